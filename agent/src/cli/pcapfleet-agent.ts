@@ -1,0 +1,13 @@
+import { type CliProgram, runCli } from "@pcapfleet/core";
+
+/** The `pcapfleet-agent` program: the sensor daemon and its offline tools. */
+export const agentProgram: CliProgram = {
+  name: "pcapfleet-agent",
+  summary: "pcapfleet sensor agent: serves capture slices and heartbeats from a PCAP ring",
+  commands: [],
+};
+
+/** Entry point of the `pcapfleet-agent` bin; resolves to the exit code. */
+export function main(argv: readonly string[]): Promise<number> {
+  return runCli(agentProgram, argv, { stdout: process.stdout, stderr: process.stderr, env: process.env });
+}

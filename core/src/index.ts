@@ -1,0 +1,5 @@
+export * from "./cli.js";
+export * from "./config.js";
+export * from "./errors.js";
+export * from "./log.js";
+export * from "./version.js";
