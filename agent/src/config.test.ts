@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+import { loadAgentConfig } from "./config.js";
+
+describe("loadAgentConfig", () => {
+  it("reads every variable of DESIGN.md", () => {
+    const config = loadAgentConfig({
+      env: {
+        PCAPFLEET_SENSOR: "edge-1",
+        PCAPFLEET_LOCATION: "dc-east",
+        PCAPFLEET_STORE: "/pcap/a,/pcap/b",
+        PCAPFLEET_COLLECTOR: "10.0.0.5:50051",
+        PCAPFLEET_AGENT_LISTEN: "0.0.0.0:50052",
+        PCAPFLEET_HEARTBEAT_S: "3",
+      },
+    });
+    expect(config).toMatchObject({
+      sensor: "edge-1",
+      location: "dc-east",
+      stores: ["/pcap/a", "/pcap/b"],
+      collector: { host: "10.0.0.5", port: 50051 },
+      listen: { host: "0.0.0.0", port: 50052 },
+      heartbeatS: 3,
+    });
+  });
+
+  it("defaults to the DESIGN.md values", () => {
+    const config = loadAgentConfig({ env: {} });
+    expect(config.location).toBe("default");
+    expect(config.collector.text).toBe("127.0.0.1:50051");
+    expect(config.listen.text).toBe("127.0.0.1:50052");
+    expect(config.heartbeatS).toBe(10);
+    expect(config.sensor.length).toBeGreaterThan(0);
+  });
+
+  it("stops on a bad heartbeat interval, naming the variable", () => {
+    expect(() => loadAgentConfig({ env: { PCAPFLEET_HEARTBEAT_S: "often" } })).toThrow(
+      /heartbeatS.*PCAPFLEET_HEARTBEAT_S/,
+    );
+  });
+});

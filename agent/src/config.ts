@@ -1,0 +1,46 @@
+import { hostname } from "node:os";
+import { type ConfigSources, type EnvBinding, hostPort, loadConfig, parseList } from "@pcapfleet/core";
+import { z } from "zod";
+
+const logLevel = z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]);
+
+/** Schema of the agent's configuration (YAML file keys, camelCase). */
+export const agentConfigSchema = z
+  .object({
+    /** Sensor name the collector knows this host by. */
+    sensor: z.string().min(1).max(128).default(hostname()),
+    /** Location (site) of the sensor. */
+    location: z.string().min(1).max(128).default("default"),
+    /** Ring directories to serve. */
+    stores: z.array(z.string().min(1)).default([]),
+    /** Collector gRPC address the agent dials. */
+    collector: hostPort.prefault("127.0.0.1:50051"),
+    /** Address of the agent's own gRPC server. */
+    listen: hostPort.prefault("127.0.0.1:50052"),
+    /** Seconds between heartbeats. */
+    heartbeatS: z.coerce.number().positive().max(3600).default(10),
+    /** Directory of the agent's own state (indexes, heartbeat queue); never inside a store. */
+    stateDir: z.string().min(1).default("./agent-state"),
+    logLevel: logLevel.default("info"),
+  })
+  .strict();
+
+/** The agent's validated, frozen configuration. */
+export type AgentConfig = Readonly<z.output<typeof agentConfigSchema>>;
+
+/** Environment variables of the agent and the config keys they set (DESIGN.md). */
+export const agentEnv: Readonly<Record<string, EnvBinding>> = {
+  PCAPFLEET_SENSOR: { path: "sensor" },
+  PCAPFLEET_LOCATION: { path: "location" },
+  PCAPFLEET_STORE: { path: "stores", parse: parseList },
+  PCAPFLEET_COLLECTOR: { path: "collector" },
+  PCAPFLEET_AGENT_LISTEN: { path: "listen" },
+  PCAPFLEET_HEARTBEAT_S: { path: "heartbeatS" },
+  PCAPFLEET_STATE_DIR: { path: "stateDir" },
+  PCAPFLEET_LOG_LEVEL: { path: "logLevel" },
+};
+
+/** Loads the agent's configuration from an optional YAML file and the environment (which wins). */
+export function loadAgentConfig(sources: ConfigSources): AgentConfig {
+  return loadConfig(agentConfigSchema, agentEnv, sources);
+}
