@@ -2,7 +2,7 @@ import { defineConfig } from "vitest/config";
 
 // Workspace packages export their TypeScript sources under the "source" condition, so tests
 // run against src/ without a build; Node itself (bins, spawned agents) uses dist/.
-const conditions = ["source", "node", "import", "default"];
+const conditions = ["source", "node"];
 
 export default defineConfig({
   resolve: { conditions },
