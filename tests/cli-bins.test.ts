@@ -6,7 +6,8 @@ import { describe, expect, it } from "vitest";
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, "..");
-const version = (JSON.parse(readFileSync(join(root, "core", "package.json"), "utf8")) as { version: string }).version;
+const version = (JSON.parse(readFileSync(join(root, "core", "package.json"), "utf8")) as { version: string })
+  .version;
 
 // The bins as `npm install` links them into node_modules/.bin, run as real processes.
 describe.each(["pcapfleet-agent", "pcapfleet-collector", "pcapfleet"])("%s", (bin) => {
@@ -23,7 +24,12 @@ describe.each(["pcapfleet-agent", "pcapfleet-collector", "pcapfleet"])("%s", (bi
   });
 
   it("rejects an unknown command with exit 2 and one line", async () => {
-    const failure = await run(path, ["no-such-command"]).catch((error: { code: number; stderr: string }) => error);
-    expect(failure).toMatchObject({ code: 2, stderr: `${bin}: unknown command 'no-such-command' (see ${bin} --help)\n` });
+    const failure = await run(path, ["no-such-command"]).catch(
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(failure).toMatchObject({
+      code: 2,
+      stderr: `${bin}: unknown command 'no-such-command' (see ${bin} --help)\n`,
+    });
   });
 });

@@ -6,7 +6,13 @@ import { pcapfleetVersion } from "./version.js";
 function io(): CliIo & { out: string[]; err: string[] } {
   const out: string[] = [];
   const err: string[] = [];
-  return { out, err, env: {}, stdout: { write: (text: string) => out.push(text) }, stderr: { write: (text: string) => err.push(text) } };
+  return {
+    out,
+    err,
+    env: {},
+    stdout: { write: (text: string) => out.push(text) },
+    stderr: { write: (text: string) => err.push(text) },
+  };
 }
 
 const program: CliProgram = {

@@ -10,7 +10,10 @@ const schema = z
     listen: hostPort.prefault("127.0.0.1:8080"),
     stores: z.array(z.string()).default([]),
     heartbeatS: z.coerce.number().positive().default(10),
-    nested: z.object({ level: z.string().default("info") }).strict().prefault({}),
+    nested: z
+      .object({ level: z.string().default("info") })
+      .strict()
+      .prefault({}),
   })
   .strict();
 const bindings = {
@@ -81,7 +84,9 @@ describe("loadConfig", () => {
     expect(() => loadConfig(schema, bindings, { env: {}, file: "/nonexistent/pcapfleet.yaml" })).toThrow(
       /cannot read \/nonexistent\/pcapfleet.yaml: ENOENT/,
     );
-    expect(() => loadConfig(schema, bindings, { env: {}, file: yamlFile("a: [1, 2\n") })).toThrow(ConfigError);
+    expect(() => loadConfig(schema, bindings, { env: {}, file: yamlFile("a: [1, 2\n") })).toThrow(
+      ConfigError,
+    );
     expect(() => loadConfig(schema, bindings, { env: {}, file: yamlFile("- 1\n- 2\n") })).toThrow(/mapping/);
   });
 });

@@ -6,7 +6,11 @@ describe("AppError", () => {
     const table = errorCodeTable();
     expect(table.map((row) => row.code).sort()).toEqual(Object.values(ErrorCode).sort());
     const byCode = new Map(table.map((row) => [row.code, row]));
-    expect(byCode.get("invalid_argument")).toMatchObject({ http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, exit: 2 });
+    expect(byCode.get("invalid_argument")).toMatchObject({
+      http: 400,
+      grpc: GrpcStatus.INVALID_ARGUMENT,
+      exit: 2,
+    });
     expect(byCode.get("unauthenticated")?.http).toBe(401);
     expect(byCode.get("permission_denied")?.http).toBe(403);
     expect(byCode.get("not_found")).toMatchObject({ http: 404, grpc: GrpcStatus.NOT_FOUND });

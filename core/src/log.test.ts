@@ -32,7 +32,12 @@ describe("createLogger", () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(lines).toHaveLength(2);
     const [first, second] = lines;
-    expect(first).toMatchObject({ name: "collector", msg: "login", password: "[redacted]", access_token: "[redacted]" });
+    expect(first).toMatchObject({
+      name: "collector",
+      msg: "login",
+      password: "[redacted]",
+      access_token: "[redacted]",
+    });
     expect(first?.["user"]).toEqual({ name: "alice", password: "[redacted]", refresh_token: "[redacted]" });
     expect(first?.["req"]).toEqual({ headers: { authorization: "[redacted]", host: "x" } });
     expect(JSON.stringify(lines)).not.toMatch(/hunter2|s3cret|abc\.def|t0k/);

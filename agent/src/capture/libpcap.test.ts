@@ -16,7 +16,9 @@ describe("loadLibpcap", () => {
     const status = await loadLibpcap("cap-addon-that-is-not-installed");
     expect(status.available).toBe(false);
     if (status.available) return;
-    expect(status.reason).toMatch(/^live capture unavailable: the optional 'cap' addon \(libpcap\) could not be loaded/);
+    expect(status.reason).toMatch(
+      /^live capture unavailable: the optional 'cap' addon \(libpcap\) could not be loaded/,
+    );
     expect(status.reason).toContain("Existing rings are still served");
   });
 });

@@ -45,7 +45,10 @@ export async function loadLibpcap(specifier = "cap"): Promise<LibpcapStatus> {
   }
   const module = ((loaded as { default?: unknown }).default ?? loaded) as Partial<CapModule>;
   if (typeof module.Cap?.deviceList !== "function") {
-    return { available: false, reason: "live capture unavailable: the 'cap' module does not look like node-cap" };
+    return {
+      available: false,
+      reason: "live capture unavailable: the 'cap' module does not look like node-cap",
+    };
   }
   return { available: true, cap: module as CapModule, version: await capVersion(specifier) };
 }

@@ -2,7 +2,10 @@ import { describe, expect, it } from "vitest";
 import { type FilterPlan, parseIp6, planFilter } from "./filter-terms.js";
 
 const ip = (text: string): number => text.split(".").reduce((value, part) => value * 256 + Number(part), 0);
-const host4 = (text: string): FilterPlan => ({ kind: "term", term: { kind: "ip4", from: ip(text), to: ip(text) } });
+const host4 = (text: string): FilterPlan => ({
+  kind: "term",
+  term: { kind: "ip4", from: ip(text), to: ip(text) },
+});
 const port = (from: number, to = from): FilterPlan => ({ kind: "term", term: { kind: "port", from, to } });
 const all: FilterPlan = { kind: "all" };
 
@@ -69,5 +72,8 @@ describe("planFilter", () => {
     expect(planFilter("host example.com")).toEqual(all);
     expect(planFilter("")).toEqual(all);
     expect(planFilter("host (")).toEqual(all);
+    // libpcap reads what follows these inside an encapsulation the index does not parse.
+    expect(planFilter("pppoes and host 10.0.0.1")).toEqual(all);
+    expect(planFilter("mpls 17 and port 80")).toEqual(all);
   });
 });

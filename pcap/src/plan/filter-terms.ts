@@ -41,6 +41,11 @@ const protoNames: Readonly<Record<string, number>> = {
 const familyQualifiers = new Set(["ip", "ip6", "arp", "rarp"]);
 const protoQualifiers = new Set(["tcp", "udp", "sctp"]);
 const dirQualifiers = new Set(["src", "dst"]);
+/**
+ * Keywords after which libpcap reads the rest of the expression inside another encapsulation
+ * (PPPoE, MPLS, tunnels) that the index does not look into: any of them makes the plan a scan.
+ */
+const encapsulationKeywords = new Set(["mpls", "pppoes", "pppoed", "geneve", "vxlan", "llc", "wlan", "atm"]);
 
 interface Qualifiers {
   type: "host" | "net" | "port" | "portrange" | undefined;
@@ -57,6 +62,7 @@ class Unplannable extends Error {}
 export function planFilter(expression: string): FilterPlan {
   const tokens = tokenize(expression);
   if (tokens === undefined || tokens.length === 0) return ALL;
+  if (tokens.some((token) => encapsulationKeywords.has(token))) return ALL;
   try {
     const parser = new Parser(tokens);
     const plan = parser.expression();
@@ -79,7 +85,9 @@ function tokenize(text: string): string[] | undefined {
     tokens.push((match[1] ?? match[2] ?? "").toLowerCase());
     at = pattern.lastIndex;
   }
-  return tokens.map((token) => (token === "&&" ? "and" : token === "||" ? "or" : token === "!" ? "not" : token));
+  return tokens.map((token) =>
+    token === "&&" ? "and" : token === "||" ? "or" : token === "!" ? "not" : token,
+  );
 }
 
 class Parser {
@@ -169,12 +177,17 @@ class Parser {
       return ALL;
     }
     const rest = words.slice(index + 1);
-    if (type === "net" && rest.length === 2 && rest[0] === "mask") return this.qualified(type, family, `${id}/${rest[1]}`);
+    if (type === "net" && rest.length === 2 && rest[0] === "mask")
+      return this.qualified(type, family, `${id}/${rest[1]}`);
     if (rest.length > 0) return ALL;
     return this.qualified(type, family, id);
   }
 
-  private qualified(type: NonNullable<Qualifiers["type"]>, family: string | undefined, id: string): FilterPlan {
+  private qualified(
+    type: NonNullable<Qualifiers["type"]>,
+    family: string | undefined,
+    id: string,
+  ): FilterPlan {
     this.last = { type, family };
     if (type === "port") return portPlan(id, id);
     if (type === "portrange") {
@@ -192,13 +205,17 @@ function term(indexTerm: IndexTerm): FilterPlan {
 function vlanPlan(words: string[]): FilterPlan {
   if (words.length === 1) return term({ kind: "vlan", id: undefined });
   const id = Number(words[1]);
-  return words.length === 2 && Number.isInteger(id) && id >= 0 && id < 4096 ? term({ kind: "vlan", id }) : ALL;
+  return words.length === 2 && Number.isInteger(id) && id >= 0 && id < 4096
+    ? term({ kind: "vlan", id })
+    : ALL;
 }
 
 function protoPlan(words: string[]): FilterPlan {
   const value = words[words.length - 1] ?? "";
   const number = /^\d+$/.test(value) ? Number(value) : protoNames[value.replace(/^\\/, "")];
-  return number !== undefined && number < 256 && words.length <= 3 ? term({ kind: "proto", value: number }) : ALL;
+  return number !== undefined && number < 256 && words.length <= 3
+    ? term({ kind: "proto", value: number })
+    : ALL;
 }
 
 function portPlan(fromText: string, toText: string): FilterPlan {
