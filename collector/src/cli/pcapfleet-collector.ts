@@ -1,4 +1,4 @@
-import { type CliProgram, runCli } from "@pcapfleet/core";
+import { type CliProgram, runCli } from "@pcapfleet/core/cli";
 
 /** The `pcapfleet-collector` program: the central service. */
 export const collectorProgram: CliProgram = {

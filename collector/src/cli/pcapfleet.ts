@@ -1,4 +1,4 @@
-import { type CliProgram, runCli } from "@pcapfleet/core";
+import { type CliProgram, runCli } from "@pcapfleet/core/cli";
 
 /** The `pcapfleet` automation CLI, which talks to a collector. */
 export const automationProgram: CliProgram = {

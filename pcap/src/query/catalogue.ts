@@ -1,0 +1,225 @@
+/**
+ * The catalogue of a store: every capture file under the store directories, recognised by its
+ * magic number (rings are named by whatever wrote them: `eth0.pcap0`, `ring-0001`, `x.cap`...),
+ * with what planning a slice needs from each: identity, size, header facts and the timestamp of
+ * its first packet. Files that are not captures are ignored silently; files that cannot be read
+ * are listed with the reason.
+ */
+import type { BigIntStats } from "node:fs";
+import { type FileHandle, open, readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { AppError, ErrorCode } from "@pcapfleet/core";
+import type { CaptureFormat } from "../format/capture-reader.js";
+import { fileSource } from "../format/chunk-buffer.js";
+import { isClassicMagic } from "../format/classic-reader.js";
+import { openSource } from "../format/open.js";
+import { BlockType } from "../format/pcapng-blocks.js";
+import { PcapFormatError } from "../types.js";
+import { compareInstant, type Instant } from "./time.js";
+
+/** A capture file of a store. */
+export interface CaptureFile {
+  /** Path as found: the store directory joined with the names below it. */
+  readonly path: string;
+  /** Size in bytes when catalogued. */
+  readonly size: number;
+  /** Modification time, milliseconds since the epoch. */
+  readonly mtimeMs: number;
+  /** Inode and device: one file reached twice (overlapping stores, links) is listed once. */
+  readonly ino: bigint;
+  readonly dev: bigint;
+  /** Container format, from the magic number. */
+  readonly format: CaptureFormat;
+  /** Timestamp of the first packet record; undefined when the file holds no complete packet yet. */
+  readonly first: Instant | undefined;
+  /** LINKTYPE_* values declared in the header (pcapng: interfaces before the first packet). */
+  readonly linkTypes: readonly number[];
+  /** Snapshot length of the header (first interface for pcapng; 0 means unlimited). */
+  readonly snaplen: number;
+  /** Timestamps finer than microseconds. */
+  readonly nanosecond: boolean;
+  /** Byte order of the header (first section for pcapng). */
+  readonly littleEndian: boolean;
+}
+
+/** A file the catalogue (or a slice) could not use, and why. */
+export interface SkippedFile {
+  /** The file (or directory). */
+  readonly path: string;
+  /** One line: what went wrong. */
+  readonly reason: string;
+}
+
+/** What {@link scanStores} found. */
+export interface Catalogue {
+  /** Capture files, sorted by first packet timestamp, then path (files without packets last). */
+  readonly files: CaptureFile[];
+  /** Captures and directories that could not be read. */
+  readonly skipped: SkippedFile[];
+}
+
+/** Directory levels searched below each store directory (the store itself is level 0). */
+export const MAX_STORE_DEPTH = 4;
+/** Files probed at once: bounded so a store of thousands of files does not exhaust descriptors. */
+const PROBE_CONCURRENCY = 16;
+/** Read size for probing: a header and one record; the reader grows it for a larger record. */
+const PROBE_CHUNK = 64 * 1024;
+
+/**
+ * Catalogues the capture files under `dirs`, recursively (at most {@link MAX_STORE_DEPTH}
+ * levels). A store directory that does not exist (or is not a directory) is an
+ * `invalid_argument` AppError: "store not found: DIR".
+ */
+export async function scanStores(dirs: readonly string[]): Promise<Catalogue> {
+  const candidates: string[] = [];
+  const skipped: SkippedFile[] = [];
+  const seenDirs = new Set<string>();
+  for (const dir of dirs) {
+    const st = await stat(dir, { bigint: true }).catch(() => undefined);
+    if (st === undefined || !st.isDirectory()) {
+      throw new AppError(ErrorCode.InvalidArgument, `store not found: ${dir}`, { details: { store: dir } });
+    }
+    await walk(dir, 0, candidates, skipped, seenDirs);
+  }
+  const probed: (CaptureFile | undefined)[] = new Array(candidates.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < candidates.length) {
+      const at = next++;
+      const path = candidates[at] as string;
+      try {
+        probed[at] = await probe(path);
+      } catch (error) {
+        skipped.push({ path, reason: reasonOf(error) });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PROBE_CONCURRENCY, candidates.length) }, worker));
+  const files: CaptureFile[] = [];
+  const seenFiles = new Set<string>();
+  for (const file of probed) {
+    if (file === undefined) continue;
+    const key = `${file.dev}:${file.ino}`;
+    if (seenFiles.has(key)) continue;
+    seenFiles.add(key);
+    files.push(file);
+  }
+  files.sort(compareFiles);
+  skipped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return { files, skipped };
+}
+
+/** Merge order of files: first packet time, then path; files without packets last. */
+export function compareFiles(a: CaptureFile, b: CaptureFile): number {
+  if (a.first !== undefined && b.first !== undefined) {
+    const byTime = compareInstant(a.first, b.first);
+    if (byTime !== 0) return byTime;
+  } else if (a.first !== undefined || b.first !== undefined) {
+    return a.first === undefined ? 1 : -1;
+  }
+  return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
+}
+
+/** Collects regular files below `dir`; symlinked directories are followed once (loops end). */
+async function walk(
+  dir: string,
+  depth: number,
+  out: string[],
+  skipped: SkippedFile[],
+  seen: Set<string>,
+): Promise<void> {
+  const st = await stat(dir, { bigint: true }).catch(() => undefined);
+  if (st !== undefined) {
+    const key = `${st.dev}:${st.ino}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+  }
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (error) {
+    skipped.push({ path: dir, reason: reasonOf(error) });
+    return;
+  }
+  names.sort();
+  for (const name of names) {
+    const path = join(dir, name);
+    const entry = await stat(path, { bigint: true }).catch(() => undefined);
+    // Gone meanwhile (a ring deleting its oldest file) or a dangling link: nothing to slice.
+    if (entry === undefined) continue;
+    if (entry.isDirectory()) {
+      if (depth < MAX_STORE_DEPTH) await walk(path, depth + 1, out, skipped, seen);
+    } else if (entry.isFile() && entry.size >= 4n) {
+      out.push(path);
+    }
+  }
+}
+
+/**
+ * Reads the header and first record of `path`. Resolves to undefined for a file that is not a
+ * capture (by its magic), rejects for one that cannot be read or whose header is broken.
+ */
+async function probe(path: string): Promise<CaptureFile | undefined> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, "r");
+  } catch (error) {
+    // Gone between listing and opening: a ring rotated it away.
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+  let st: BigIntStats;
+  const magic = Buffer.alloc(4);
+  try {
+    st = await handle.stat({ bigint: true });
+    const { bytesRead } = await handle.read(magic, 0, 4, 0);
+    if (bytesRead < 4 || !isCaptureMagic(magic.readUInt32LE(0))) {
+      await handle.close();
+      return undefined;
+    }
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+  // openSource owns the handle from here: it closes it when opening fails.
+  const reader = await openSource(fileSource(handle, path), { chunkSize: PROBE_CHUNK });
+  try {
+    const rec = await reader.next();
+    return {
+      path,
+      size: Number(st.size),
+      mtimeMs: Number(st.mtimeMs),
+      ino: st.ino,
+      dev: st.dev,
+      format: reader.format,
+      first: rec === null ? undefined : { sec: rec.tsSec, nsec: rec.tsNsec },
+      linkTypes: [...reader.linkTypes],
+      snaplen: reader.snaplen,
+      nanosecond: reader.nanosecond,
+      littleEndian: reader.littleEndian,
+    };
+  } finally {
+    await reader.close();
+  }
+}
+
+/** True for the four classic pcap magics and the pcapng Section Header Block type. */
+export function isCaptureMagic(magic: number): boolean {
+  return isClassicMagic(magic) || magic === BlockType.SectionHeader;
+}
+
+/** A one-line reason for a file that could not be used. */
+export function reasonOf(error: unknown): string {
+  if (error instanceof PcapFormatError) {
+    return `${error.message.startsWith(`${error.file}: `) ? error.message.slice(error.file.length + 2) : error.message}`;
+  }
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === "EACCES" || code === "EPERM") return "permission denied";
+  if (code === "EISDIR") return "is a directory";
+  if (error instanceof AppError && error.cause instanceof Error) {
+    const causeCode = (error.cause as NodeJS.ErrnoException).code;
+    if (causeCode === "EACCES" || causeCode === "EPERM") return "permission denied";
+    return `${error.message} (${error.cause.message})`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}

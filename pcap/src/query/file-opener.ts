@@ -1,0 +1,113 @@
+/**
+ * Turns a catalogued file into a stream of matching packets: loads its index (when the state
+ * directory has a usable one), plans the bytes to read, and opens the file. Opening is lazy
+ * (the merge asks for a file when it reaches its first packet), so a slice over a large store
+ * holds few open files at any time.
+ */
+
+import { openCapture } from "../format/open.js";
+import type { CaptureIndex } from "../index-file/capture-index.js";
+import { loadIndex } from "../index-file/store.js";
+import type { FilterPlan } from "../plan/filter-terms.js";
+import { LinkType } from "../types.js";
+import { type BatchSource, LocalSource } from "./batch-source.js";
+import { type CaptureFile, reasonOf, type SkippedFile } from "./catalogue.js";
+import { effectiveSnaplen, type FilterKey, FilterSet } from "./filter-set.js";
+import { type FileReadPlan, planIndexed, planScan, SCAN_CHUNK, type SliceWindow } from "./plan.js";
+import { type FilterLookup, isFileFailure, type OutputRules, RecordScan } from "./record-scan.js";
+import type { SliceOutputPlan } from "./slice-output.js";
+
+/** Settings shared by every file of a slice. */
+export interface OpenerSettings {
+  readonly window: SliceWindow;
+  readonly expression: string;
+  readonly filterPlan: FilterPlan;
+  readonly stateDir: string | undefined;
+  readonly rules: OutputRules;
+}
+
+/** A file ready to merge, or why it was not opened (source null and skip null: nothing to read). */
+export interface OpenedFile {
+  readonly source: BatchSource | null;
+  readonly skip: SkippedFile | null;
+}
+
+/** Opens the files of one slice; see the module comment. */
+export class FileOpener {
+  private readonly settings: OpenerSettings;
+  private readonly filters: FilterSet;
+  private readonly lookup: FilterLookup;
+
+  /** An opener for one slice. */
+  constructor(settings: OpenerSettings) {
+    this.settings = settings;
+    this.filters = new FilterSet(settings.expression);
+    this.lookup = (linkType, snaplen, littleEndian) => {
+      const compiled = this.filters.get({ linkType, snaplen, littleEndian });
+      return compiled.ok ? compiled.test : compiled.error.message;
+    };
+  }
+
+  /**
+   * Compiles the filter for every capture format among `files` (or, with none, for the output's
+   * link type, so a bad expression fails even on an empty store). Throws libpcap's FilterError
+   * when the expression fits none of them.
+   */
+  async prepareFilters(files: readonly CaptureFile[], output: SliceOutputPlan): Promise<void> {
+    const keys: FilterKey[] = [];
+    for (const file of files) for (const key of fileKeys(file)) keys.push(key);
+    if (keys.length === 0) {
+      keys.push({
+        linkType: output.linkTypes[0] ?? LinkType.ETHERNET,
+        snaplen: output.snaplen,
+        littleEndian: true,
+      });
+    }
+    await this.filters.prepare(keys);
+  }
+
+  /** Plans `file` (index or scan) and opens it; `order` is its place in merge order. */
+  async open(order: number, file: CaptureFile): Promise<OpenedFile> {
+    const plan = await this.plan(file);
+    if (plan.ranges.length === 0) return { source: null, skip: null };
+    const keys = fileKeys(file);
+    const usable = keys.length === 0 || keys.some((key) => this.filters.get(key).ok);
+    if (!usable) {
+      const first = this.filters.get(keys[0] as FilterKey);
+      return { source: null, skip: { path: file.path, reason: first.ok ? "" : first.error.message } };
+    }
+    try {
+      const reader = await openCapture(file.path, { chunkSize: SCAN_CHUNK });
+      const snaplen = effectiveSnaplen(reader.snaplen);
+      const scan = new RecordScan(
+        reader,
+        plan,
+        this.settings.window,
+        snaplen,
+        this.lookup,
+        this.settings.rules,
+      );
+      return { source: new LocalSource(order, file.path, reader, scan), skip: null };
+    } catch (error) {
+      if (!isFileFailure(error)) throw error;
+      return { source: null, skip: { path: file.path, reason: reasonOf(error) } };
+    }
+  }
+
+  /** What to read of `file`: by its index when there is a usable one, else a scan. */
+  async plan(file: CaptureFile): Promise<FileReadPlan> {
+    const { stateDir, window, filterPlan } = this.settings;
+    let index: CaptureIndex | undefined;
+    if (stateDir !== undefined) {
+      // An unreadable index is no index: the file is scanned instead.
+      index = await loadIndex(stateDir, file.path).catch(() => undefined);
+    }
+    return index === undefined ? planScan(file, window) : planIndexed(index, window, filterPlan, file.size);
+  }
+}
+
+/** The filter keys of a file's header: one per declared link type. */
+export function fileKeys(file: CaptureFile): FilterKey[] {
+  const snaplen = effectiveSnaplen(file.snaplen);
+  return file.linkTypes.map((linkType) => ({ linkType, snaplen, littleEndian: file.littleEndian }));
+}

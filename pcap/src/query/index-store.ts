@@ -1,0 +1,107 @@
+/**
+ * Keeping the indexes of a store up to date: each capture file gets an index in the state
+ * directory (never in the store), built once, extended when the file grew, rebuilt when it was
+ * replaced, and left alone when it is unchanged. Used by `pcapfleet-agent index` and, later, by
+ * the agent after each ring rotation.
+ */
+import { AppError, ErrorCode } from "@pcapfleet/core";
+import { buildIndex } from "../index-file/build.js";
+import { loadIndex, saveIndex } from "../index-file/store.js";
+import type { CaptureFile, SkippedFile } from "./catalogue.js";
+import { reasonOf } from "./catalogue.js";
+import { isFileFailure } from "./record-scan.js";
+
+/** Options of {@link indexStores}. */
+export interface IndexStoresOptions {
+  /** The files to index: `scanStores(...).files`. */
+  readonly files: readonly CaptureFile[];
+  /** Directory the indexes are written to (created if needed). */
+  readonly stateDir: string;
+  /**
+   * A file modified less than this many milliseconds ago is taken as still being written and
+   * left for a later run. Default 0: index everything (a growing file is indexed up to its last
+   * complete record, and extended next time).
+   */
+  readonly quietMs?: number;
+  /** Cancels between files: rejects with a `cancelled` AppError. */
+  readonly signal?: AbortSignal;
+  /** Called after each file. */
+  readonly onFile?: (entry: IndexedFile) => void;
+  /** Clock, for tests. Default Date.now. */
+  readonly now?: () => number;
+}
+
+/** What happened to one file. */
+export interface IndexedFile {
+  /** The capture. */
+  readonly path: string;
+  /** "built" (new or rebuilt), "extended" (the file grew), "fresh" (unchanged), "open" (still being written). */
+  readonly status: "built" | "extended" | "fresh" | "open";
+  /** Packets indexed (0 for "open"). */
+  readonly packets: number;
+  /** Capture bytes covered by the index. */
+  readonly bytesIndexed: number;
+  /** Size of the index file. */
+  readonly indexBytes: number;
+  /** Time spent on the file. */
+  readonly ms: number;
+}
+
+/** What {@link indexStores} did. */
+export interface IndexStoresResult {
+  /** One entry per file that could be indexed (or was left open), in the order given. */
+  readonly files: IndexedFile[];
+  /** Files that could not be indexed (corrupt, unreadable), with the reason. */
+  readonly skipped: SkippedFile[];
+}
+
+/** Builds or refreshes the index of every file; see the module comment. */
+export async function indexStores(options: IndexStoresOptions): Promise<IndexStoresResult> {
+  const now = options.now ?? Date.now;
+  const quietMs = options.quietMs ?? 0;
+  const files: IndexedFile[] = [];
+  const skipped: SkippedFile[] = [];
+  for (const file of options.files) {
+    if (options.signal?.aborted === true) {
+      throw new AppError(ErrorCode.Cancelled, "indexing cancelled", { cause: options.signal.reason });
+    }
+    const started = now();
+    if (quietMs > 0 && started - file.mtimeMs < quietMs) {
+      const entry: IndexedFile = {
+        path: file.path,
+        status: "open",
+        packets: 0,
+        bytesIndexed: 0,
+        indexBytes: 0,
+        ms: 0,
+      };
+      files.push(entry);
+      options.onFile?.(entry);
+      continue;
+    }
+    let previous: Awaited<ReturnType<typeof loadIndex>>;
+    let index: Awaited<ReturnType<typeof buildIndex>>;
+    try {
+      previous = await loadIndex(options.stateDir, file.path);
+      index = await buildIndex(file.path, { previous });
+    } catch (error) {
+      if (!isFileFailure(error)) throw error;
+      skipped.push({ path: file.path, reason: reasonOf(error) });
+      continue;
+    }
+    // Outside the try: a state directory that cannot be written fails the run, not one file.
+    if (index !== previous) await saveIndex(options.stateDir, index);
+    const stats = index.stats();
+    const entry: IndexedFile = {
+      path: file.path,
+      status: previous === undefined ? "built" : index === previous ? "fresh" : "extended",
+      packets: stats.packets,
+      bytesIndexed: stats.bytesIndexed,
+      indexBytes: stats.indexBytes,
+      ms: now() - started,
+    };
+    files.push(entry);
+    options.onFile?.(entry);
+  }
+  return { files, skipped };
+}

@@ -1,0 +1,46 @@
+/**
+ * Queries over a store of capture files: the catalogue of a store, index upkeep, and the slice
+ * executor (time window + tcpdump filter → one merged capture, as mergecap + tcpdump would give).
+ */
+export { type BatchSource, META_STRIDE } from "./batch-source.js";
+export {
+  type CaptureFile,
+  type Catalogue,
+  compareFiles,
+  isCaptureMagic,
+  MAX_STORE_DEPTH,
+  type SkippedFile,
+  scanStores,
+} from "./catalogue.js";
+export { type CompiledFilter, effectiveSnaplen, type FilterKey, FilterSet } from "./filter-set.js";
+export {
+  type IndexedFile,
+  type IndexStoresOptions,
+  type IndexStoresResult,
+  indexStores,
+} from "./index-store.js";
+export {
+  COALESCE_GAP,
+  candidateRuns,
+  consideredFiles,
+  type FileReadPlan,
+  mayOverlap,
+  planIndexed,
+  planScan,
+  RangeKind,
+  REORDER_SLACK_S,
+  type ReadRange,
+  type SliceWindow,
+  stopInstant,
+} from "./plan.js";
+export { type SliceOptions, type SliceProgress, type SliceResult, sliceStore } from "./slice.js";
+export { planSliceOutput, type SliceOutputPlan, type SliceTarget } from "./slice-output.js";
+export {
+  addSeconds,
+  compareInstant,
+  END_OF_TIME,
+  EPOCH,
+  formatInstant,
+  type Instant,
+  parseInstant,
+} from "./time.js";

@@ -1,0 +1,227 @@
+/**
+ * The per-file packet loop of a slice: walks the ranges of a {@link FileReadPlan} with the
+ * reader's batch loop and hands every record that is a candidate, inside the window and accepted
+ * by the filter to `onMatch`. The visitor is bound once and compares numbers only: nothing is
+ * allocated per packet.
+ */
+import { AppError, ErrorCode } from "@pcapfleet/core";
+import type { FilterPredicate } from "../filter/jit.js";
+import type { CaptureReader } from "../format/capture-reader.js";
+import { type PacketRecord, PcapFormatError } from "../types.js";
+import { reasonOf } from "./catalogue.js";
+import { type FileReadPlan, RangeKind, type SliceWindow, stopInstant } from "./plan.js";
+
+/** The filter for a link type: a predicate, null (matches all), or the reason it cannot run. */
+export type FilterLookup = (
+  linkType: number,
+  snaplen: number,
+  littleEndian: boolean,
+) => FilterPredicate | null | string;
+
+/** What the output can hold: records that break these end the file (reported, not written). */
+export interface OutputRules {
+  /** The only link type of a classic pcap output, or -1 for pcapng output. */
+  readonly linkType: number;
+  /** Largest timestamp second the output format holds. */
+  readonly maxSec: number;
+}
+
+/** Scans the planned ranges of one open capture. */
+export class RecordScan {
+  /** Why the file ended early (corrupt record, I/O failure, unusable filter), else null. */
+  error: string | null = null;
+  /** Capture bytes gone through. */
+  bytesRead = 0;
+  /** Called for each matching record (the reader's cursor); return false to end the current batch. */
+  onMatch: (rec: PacketRecord) => boolean = () => true;
+  private readonly reader: CaptureReader;
+  private readonly ranges: FileReadPlan["ranges"];
+  private readonly cands: Float64Array;
+  private ci = 0;
+  private next = 0;
+  private open = false;
+  private done = false;
+  private rangeStart = 0;
+  private kind: number = RangeKind.Scan;
+  private stopRange = false;
+  private readonly fromSec: number;
+  private readonly fromNsec: number;
+  private readonly toSec: number;
+  private readonly toNsec: number;
+  private readonly stopSec: number;
+  private readonly stopNsec: number;
+  private readonly lookup: FilterLookup;
+  private readonly rules: OutputRules;
+  private readonly snaplen: number;
+  private linkType = -1;
+  private test: FilterPredicate | null = null;
+  /** Filters already looked up, by link type (pcapng files alternate between interfaces). */
+  private readonly seenTypes: number[] = [];
+  private readonly seenTests: (FilterPredicate | null)[] = [];
+  private readonly visit: (rec: PacketRecord) => boolean;
+
+  /** Prepares a scan of `reader` (positioned at its first record) following `plan`. */
+  constructor(
+    reader: CaptureReader,
+    plan: FileReadPlan,
+    window: SliceWindow,
+    snaplen: number,
+    lookup: FilterLookup,
+    rules: OutputRules,
+  ) {
+    this.reader = reader;
+    this.ranges = plan.ranges;
+    this.cands = plan.candidates ?? new Float64Array(0);
+    this.fromSec = window.from.sec;
+    this.fromNsec = window.from.nsec;
+    this.toSec = window.to.sec;
+    this.toNsec = window.to.nsec;
+    const stop = stopInstant(window);
+    this.stopSec = stop.sec;
+    this.stopNsec = stop.nsec;
+    this.snaplen = snaplen;
+    this.lookup = lookup;
+    this.rules = rules;
+    this.visit = (rec) => this.check(rec);
+  }
+
+  /** True once every range is read (or the file ended early). */
+  get finished(): boolean {
+    return this.done;
+  }
+
+  /**
+   * Reads one batch (at most a chunk of records) and reports its matches to `onMatch`.
+   * Resolves to false once the file is finished. Format and I/O failures end the file and
+   * set {@link RecordScan.error}; matches reported before them stand.
+   */
+  async step(): Promise<boolean> {
+    while (!this.done) {
+      if (!this.open && !(await this.openNext())) break;
+      let visited = 0;
+      try {
+        visited = await this.reader.readBatch(this.visit);
+      } catch (error) {
+        if (!isFileFailure(error)) throw error;
+        this.error = reasonOf(error);
+        this.closeRange();
+        this.done = true;
+        return false;
+      }
+      if (visited === 0 || this.stopRange) this.closeRange();
+      if (this.error !== null) this.done = true;
+      if (visited > 0) return !this.done;
+    }
+    return false;
+  }
+
+  private async openNext(): Promise<boolean> {
+    let range = this.ranges[this.next];
+    // Candidate ranges after the last candidate have nothing to test.
+    while (range !== undefined && range.kind === RangeKind.Candidates && this.ci >= this.cands.length) {
+      range = this.ranges[++this.next];
+    }
+    if (range === undefined) {
+      this.done = true;
+      return false;
+    }
+    this.next++;
+    const reader = this.reader;
+    reader.setEnd(range.end);
+    if (range.start >= 0) {
+      try {
+        await reader.seek(range.start);
+      } catch (error) {
+        if (!isFileFailure(error)) throw error;
+        this.error = reasonOf(error);
+        this.done = true;
+        return false;
+      }
+    }
+    this.kind = range.kind;
+    this.rangeStart = reader.position;
+    this.stopRange = false;
+    this.open = true;
+    return true;
+  }
+
+  private closeRange(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.bytesRead += Math.max(0, this.reader.position - this.rangeStart);
+    if (this.kind === RangeKind.Scan && this.stopRange) this.done = true;
+    if (this.next >= this.ranges.length) this.done = true;
+  }
+
+  /** The per-packet test; see the module comment. */
+  private check(rec: PacketRecord): boolean {
+    if (this.kind === RangeKind.Candidates) {
+      const cands = this.cands;
+      const offset = rec.fileOffset;
+      let i = this.ci;
+      while (i < cands.length && (cands[i] as number) < offset) i++;
+      this.ci = i;
+      if (i === cands.length) {
+        this.stopRange = true;
+        return false;
+      }
+      if (cands[i] !== offset) return true;
+      this.ci = i + 1;
+    }
+    const sec = rec.tsSec;
+    const nsec = rec.tsNsec;
+    if (
+      this.kind === RangeKind.Scan &&
+      (sec > this.stopSec || (sec === this.stopSec && nsec >= this.stopNsec))
+    ) {
+      this.stopRange = true;
+      return false;
+    }
+    if (sec < this.fromSec || (sec === this.fromSec && nsec < this.fromNsec)) return true;
+    if (sec > this.toSec || (sec === this.toSec && nsec >= this.toNsec)) return true;
+    if (rec.linkType !== this.linkType && !this.useLinkType(rec)) return false;
+    const test = this.test;
+    if (test !== null) {
+      // libpcap cuts a record to the file's snapshot length before the filter sees it.
+      const caplen = Math.min(rec.caplen, this.snaplen);
+      if (!test(rec.buf, rec.dataOffset, caplen, rec.origLen)) return true;
+    }
+    if (sec > this.rules.maxSec) return this.fail(rec, `timestamp ${sec} does not fit the output format`);
+    return this.onMatch(rec);
+  }
+
+  /** Switches the cached filter to the record's link type; false (and an error) when unusable. */
+  private useLinkType(rec: PacketRecord): boolean {
+    const wanted = this.rules.linkType;
+    if (wanted >= 0 && rec.linkType !== wanted) {
+      return this.fail(rec, `link type ${rec.linkType} in a slice written as link type ${wanted}`);
+    }
+    const known = this.seenTypes.indexOf(rec.linkType);
+    if (known >= 0) {
+      this.linkType = rec.linkType;
+      this.test = this.seenTests[known] ?? null;
+      return true;
+    }
+    const found = this.lookup(rec.linkType, this.snaplen, this.reader.littleEndian);
+    if (typeof found === "string") return this.fail(rec, found);
+    this.seenTypes.push(rec.linkType);
+    this.seenTests.push(found);
+    this.linkType = rec.linkType;
+    this.test = found;
+    return true;
+  }
+
+  private fail(rec: PacketRecord, reason: string): false {
+    this.error = `${reason} at offset ${rec.fileOffset}`;
+    this.stopRange = true;
+    return false;
+  }
+}
+
+/** Failures that end one file of a slice instead of the slice: format and storage problems. */
+export function isFileFailure(error: unknown): boolean {
+  if (error instanceof PcapFormatError) return true;
+  return (
+    error instanceof AppError && (error.code === ErrorCode.StorageIo || error.code === ErrorCode.NotFound)
+  );
+}
