@@ -2,7 +2,7 @@
  * Shared vocabulary of the PCAP engine: link types, the reusable packet record cursor,
  * and the typed errors every part of the engine throws.
  */
-import { AppError, ErrorCode } from "@pcapfleet/core";
+import { AppError, ErrorCode } from "@pcapfleet/core/errors";
 
 /** LINKTYPE_* values (tcpdump.org/linktypes.html) the engine reads. */
 export const LinkType = {

@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { endianness, tmpdir } from "node:os";
 import { join } from "node:path";
-import { AppError, ErrorCode } from "@pcapfleet/core";
+import { AppError, ErrorCode } from "@pcapfleet/core/errors";
 import { afterAll, describe, expect, it } from "vitest";
 import { emptyRecord, FilterError, LinkType, MAX_CAPLEN } from "../types.js";
 import { Bpf, parseBpfDump } from "./bpf.js";

@@ -9,7 +9,7 @@ import { execFile, execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { endianness, tmpdir } from "node:os";
 import { join } from "node:path";
-import { AppError, ErrorCode } from "@pcapfleet/core";
+import { AppError, ErrorCode } from "@pcapfleet/core/errors";
 import { FilterError, MAX_CAPLEN } from "../types.js";
 import { acceptAllProgram, type BpfProgram, parseBpfDump } from "./bpf.js";
 

@@ -3,7 +3,7 @@
  * unfinished tail of a chunk carried to the buffer start so records can straddle chunk boundaries.
  */
 import type { FileHandle } from "node:fs/promises";
-import { AppError, ErrorCode } from "@pcapfleet/core";
+import { AppError, ErrorCode } from "@pcapfleet/core/errors";
 import { PcapFormatError } from "../types.js";
 
 /** Where a reader's bytes come from: an open file, or bytes already in memory. */

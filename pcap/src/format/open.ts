@@ -2,7 +2,7 @@
  * Opening captures: the format is detected from the magic number, never from the file name.
  */
 import { open } from "node:fs/promises";
-import { AppError, ErrorCode } from "@pcapfleet/core";
+import { AppError, ErrorCode } from "@pcapfleet/core/errors";
 import { PcapFormatError } from "../types.js";
 import type { CaptureReader } from "./capture-reader.js";
 import { bufferSource, ChunkBuffer, fileSource, type ReadSource } from "./chunk-buffer.js";

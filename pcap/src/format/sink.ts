@@ -8,7 +8,7 @@ import { once } from "node:events";
 import { createWriteStream } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { Writable } from "node:stream";
-import { AppError, ErrorCode } from "@pcapfleet/core";
+import { AppError, ErrorCode } from "@pcapfleet/core/errors";
 
 /** A destination for chunks of bytes. Implement it to send captures anywhere. */
 export interface ByteSink {

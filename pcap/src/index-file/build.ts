@@ -4,7 +4,7 @@
  * allocates nothing per packet: the visitor is created once, keys go to typed-array tables.
  */
 import { realpath, stat } from "node:fs/promises";
-import { AppError, ErrorCode } from "@pcapfleet/core";
+import { AppError, ErrorCode } from "@pcapfleet/core/errors";
 import { type CaptureReader, openCapture } from "../format/index.js";
 import type { PacketRecord } from "../types.js";
 import { CaptureIndex } from "./capture-index.js";

@@ -8,7 +8,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, readFile, realpath, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
-import { AppError, ErrorCode } from "@pcapfleet/core";
+import { AppError, ErrorCode } from "@pcapfleet/core/errors";
 import { type BuildOptions, buildIndex } from "./build.js";
 import { CaptureIndex } from "./capture-index.js";
 import { decodeIndex, IndexFormatError } from "./codec.js";

@@ -8,9 +8,9 @@
 import type { CaptureReader, WriteTarget } from "../format/index.js";
 import { PcapFormatError } from "../types.js";
 import { MergeInput } from "./merge-input.js";
+import { openInput } from "./merge-io.js";
 import { createMergeWriter, inputRules, type MergeWriter, planOutput } from "./merge-output.js";
 import { MergeRun, type PacketObserver, throwIfAborted } from "./merge-run.js";
-import { openInput } from "./open-input.js";
 import { type TieBreak, TimeHeap } from "./time-heap.js";
 
 /** An input: a capture path (opened and closed by the merge) or a reader the caller owns. */
@@ -103,9 +103,9 @@ export async function mergeCaptures(
   const signal = options.signal;
   throwIfAborted(signal);
   const budget = options.readBufferBytes ?? 64 * 1024 * 1024;
+  const sync = options.syncReads ?? false;
   const share = Math.floor(budget / Math.max(1, inputs.length));
   const chunkSize = clamp(share, MIN_READ_CHUNK, MAX_READ_CHUNK);
-  const sync = options.syncReads ?? false;
   const readers: (CaptureReader | null)[] = [];
   const skipped: MergeSkip[] = [];
   const settled = await Promise.allSettled(

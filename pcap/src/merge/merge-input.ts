@@ -6,6 +6,8 @@
  * they are, in the reader's chunk buffer, which does not move until the next `readBatch` call.
  * That call happens only once the merge has written every packet of the batch, so the bytes a
  * batch refers to are always valid. Cost per packet: ten stores, no allocation, no await.
+ * The alternative, copying each input's head record out of its reader (one `await next()` and
+ * one copy per packet), was measured on 3 × 300 MB to /dev/null: 448 ms against 304 ms.
  */
 import type { CaptureReader } from "../format/index.js";
 import { type PacketRecord, PcapFormatError } from "../types.js";

@@ -4,11 +4,12 @@
  */
 import { copyFile, stat, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { AppError } from "@pcapfleet/core";
+import { AppError } from "@pcapfleet/core/errors";
 import { describe, expect, it } from "vitest";
+import { MemorySink } from "../format/index.js";
 import type { RecordCopy } from "../format/testing.js";
 import { withTempDir } from "../format/testing.js";
-import { type PacketRecord, PcapFormatError } from "../types.js";
+import { LinkType, type PacketRecord, PcapFormatError } from "../types.js";
 import { mergeCaptures } from "./merge-captures.js";
 import {
   corruptRecord,
@@ -85,6 +86,34 @@ describe("mergeCaptures limits", () => {
     });
   });
 
+  it("sync reads into a sink that never pushes back still give the event loop turns", async () => {
+    await withTempDir(async (dir) => {
+      const inputs = await writeInputs(
+        dir,
+        [31, 32, 33].map((seed) => ({ seed, packets: 30_000, ratePps: 30_000 })),
+      );
+      const sink = new MemorySink();
+      let ticks = 0;
+      let longest = 0;
+      let last = performance.now();
+      const timer = setInterval(() => {
+        ticks += 1;
+        longest = Math.max(longest, performance.now() - last);
+        last = performance.now();
+      }, 1);
+      const started = performance.now();
+      const result = await mergeCaptures(inputs, sink, { syncReads: true }).finally(() =>
+        clearInterval(timer),
+      );
+      const took = performance.now() - started;
+      expect(result.packets).toBe(90_000);
+      expect(sink.length).toBe(result.bytes);
+      // The loop yields every 10 ms of work; allow for a slow, busy machine.
+      if (took > 40) expect(ticks).toBeGreaterThan(0);
+      expect(longest).toBeLessThan(Math.max(200, took / 2));
+    });
+  });
+
   it("an aborted signal rejects with a cancelled error, before or during the merge", async () => {
     await withTempDir(async (dir) => {
       const inputs = await writeInputs(dir, three);
@@ -151,20 +180,30 @@ describe("mergeCaptures with bad inputs", () => {
       await writeFile(text, "not a capture at all\n");
       const empty = join(dir, "empty.pcap");
       await writeFile(empty, "");
-      const out = join(dir, "ours.pcap");
-      const result = await mergeCaptures([text, inputs[0] as string, inputs[1] as string, cut, empty], out);
-      expect(result.inputs).toEqual([0, 1000, 1000, 999, 0]);
-      expect(result.skipped.map((s) => s.input)).toEqual([0, 3, 4]);
-      expect(result.skipped[1]?.error.message).toMatch(/incomplete record/);
-      expect(result.skipped.every((s) => s.error instanceof PcapFormatError)).toBe(true);
       const ref = await mergecap(
         join(dir, "ref.pcap"),
         [inputs[0] as string, inputs[1] as string, clean],
         "pcap",
       );
-      expectSameRecords(await readRecords(out), await readRecords(ref));
-      const missing = mergeCaptures([inputs[0] as string, join(dir, "nope.pcap")], join(dir, "x.pcap"));
-      await expect(missing).rejects.toMatchObject({ code: "not_found" });
+      for (const syncReads of [false, true]) {
+        const out = join(dir, `ours-${syncReads}.pcap`);
+        const sources = [text, inputs[0] as string, inputs[1] as string, cut, empty];
+        const result = await mergeCaptures(sources, out, { syncReads });
+        expect(result.inputs).toEqual([0, 1000, 1000, 999, 0]);
+        expect(result.skipped.map((s) => s.input)).toEqual([0, 3, 4]);
+        expect(result.skipped[1]?.error.message).toMatch(/incomplete record/);
+        expect(result.skipped.every((s) => s.error instanceof PcapFormatError)).toBe(true);
+        expectSameRecords(await readRecords(out), await readRecords(ref));
+        const nope = join(dir, "nope.pcap");
+        const missing = mergeCaptures([inputs[0] as string, nope], join(dir, "x.pcap"), { syncReads });
+        await expect(missing).rejects.toMatchObject({ code: "not_found" });
+      }
+      // Nothing readable at all: an empty classic pcap, the unreadable inputs reported.
+      const none = join(dir, "none.pcap");
+      const empty0 = await mergeCaptures([text, empty], none, { emptyLinkType: LinkType.RAW });
+      expect(empty0).toMatchObject({ packets: 0, bytes: 24, format: "pcap", truncated: false });
+      expect(empty0.skipped.map((s) => s.input)).toEqual([0, 1]);
+      expect(await readRecords(none)).toEqual([]);
     });
   });
 

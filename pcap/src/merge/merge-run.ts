@@ -5,11 +5,11 @@
  * synchronous except refilling an input and waiting for the output to drain.
  */
 import { setImmediate as yieldToLoop } from "node:timers/promises";
-import { AppError, ErrorCode } from "@pcapfleet/core";
+import { AppError, ErrorCode } from "@pcapfleet/core/errors";
 import { emptyRecord, type PacketRecord } from "../types.js";
-import { ClassicMergeWriter } from "./classic-output.js";
 import { CLASSIC_RECORD_HEADER, type MergeInput, STRIDE } from "./merge-input.js";
 import type { MergeWriter, OutputPlan } from "./merge-output.js";
+import { ClassicMergeWriter } from "./merge-output.js";
 import type { TimeHeap } from "./time-heap.js";
 
 /**

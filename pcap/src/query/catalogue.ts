@@ -8,7 +8,7 @@
 import type { BigIntStats } from "node:fs";
 import { type FileHandle, open, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { AppError, ErrorCode } from "@pcapfleet/core";
+import { AppError, ErrorCode } from "@pcapfleet/core/errors";
 import type { CaptureFormat } from "../format/capture-reader.js";
 import { fileSource } from "../format/chunk-buffer.js";
 import { isClassicMagic } from "../format/classic-reader.js";

@@ -4,7 +4,7 @@
  * replaced, and left alone when it is unchanged. Used by `pcapfleet-agent index` and, later, by
  * the agent after each ring rotation.
  */
-import { AppError, ErrorCode } from "@pcapfleet/core";
+import { AppError, ErrorCode } from "@pcapfleet/core/errors";
 import { buildIndex } from "../index-file/build.js";
 import { loadIndex, saveIndex } from "../index-file/store.js";
 import type { CaptureFile, SkippedFile } from "./catalogue.js";

@@ -8,7 +8,7 @@
  */
 import { type FileHandle, open } from "node:fs/promises";
 import { Writable } from "node:stream";
-import { AppError, ErrorCode } from "@pcapfleet/core";
+import { AppError, ErrorCode } from "@pcapfleet/core/errors";
 import type { ByteSink } from "../format/sink.js";
 
 /** Bytes per output chunk. */

@@ -4,7 +4,7 @@
  * by the filter to `onMatch`. The visitor is bound once and compares numbers only: nothing is
  * allocated per packet.
  */
-import { AppError, ErrorCode } from "@pcapfleet/core";
+import { AppError, ErrorCode } from "@pcapfleet/core/errors";
 import type { FilterPredicate } from "../filter/jit.js";
 import type { CaptureReader } from "../format/capture-reader.js";
 import { type PacketRecord, PcapFormatError } from "../types.js";

@@ -6,7 +6,7 @@
  * both the runner-up and the next file waiting to join, so the heap is touched once per run of
  * packets, not per packet.
  */
-import { AppError, ErrorCode } from "@pcapfleet/core";
+import { AppError, ErrorCode } from "@pcapfleet/core/errors";
 import { type TieBreak, TimeHeap } from "../merge/time-heap.js";
 import { type BatchSource, META_STRIDE } from "./batch-source.js";
 import type { CaptureFile, SkippedFile } from "./catalogue.js";

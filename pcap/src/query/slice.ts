@@ -15,7 +15,7 @@
  * worker takes to start (loading the engine) and the copy and hand-over of matches cost more
  * than a second thread wins; two CPU-bound threads there did not even get two cores' throughput.
  */
-import { AppError, ErrorCode } from "@pcapfleet/core";
+import { AppError, ErrorCode } from "@pcapfleet/core/errors";
 import type { TieBreak } from "../merge/time-heap.js";
 import { planFilter } from "../plan/filter-terms.js";
 import type { CaptureFile, SkippedFile } from "./catalogue.js";

@@ -1,4 +1,4 @@
-import { AppError } from "@pcapfleet/core";
+import { AppError } from "@pcapfleet/core/errors";
 import { describe, expect, it } from "vitest";
 import {
   addSeconds,

@@ -4,7 +4,7 @@
  * 1700000000.1234567 (53-bit mantissa), which would move the bound by up to ~100 ns and let a
  * packet in or out. So times are parsed as text into (sec, nsec) and never pass through a float.
  */
-import { AppError, ErrorCode } from "@pcapfleet/core";
+import { AppError, ErrorCode } from "@pcapfleet/core/errors";
 
 /** A point in time: seconds since the epoch and nanoseconds within the second. */
 export interface Instant {

@@ -3,7 +3,7 @@
  * ("10.0.0.1", "fd00::1", "02:00:00:00:00:01") or the raw bytes, so tests read naturally
  * and the generator can pass precomputed bytes without reparsing.
  */
-import { AppError, ErrorCode } from "@pcapfleet/core";
+import { AppError, ErrorCode } from "@pcapfleet/core/errors";
 
 /** An IP address as text or as its 4 (IPv4) or 16 (IPv6) network-order bytes. */
 export type IpInput = string | Uint8Array;

@@ -1,5 +1,5 @@
 /** DNS message builders (RFC 1035): a one-question query and its address answer. */
-import { AppError, ErrorCode } from "@pcapfleet/core";
+import { AppError, ErrorCode } from "@pcapfleet/core/errors";
 import { DnsType } from "../decode/protocols.js";
 import { type IpInput, parseIp } from "./address.js";
 

@@ -2,7 +2,7 @@
  * Network-layer builders: IPv4 (options, fragmentation), IPv6 (extension headers,
  * fragmentation) and ARP.
  */
-import { AppError, ErrorCode } from "@pcapfleet/core";
+import { AppError, ErrorCode } from "@pcapfleet/core/errors";
 import { IpProto } from "../decode/protocols.js";
 import { type IpInput, type MacInput, parseIp, parseMac } from "./address.js";
 import { internetChecksum } from "./checksum.js";

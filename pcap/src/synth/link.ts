@@ -2,7 +2,7 @@
  * Link-layer builders: Ethernet II with 802.1Q / QinQ tags, and the encapsulations of every
  * LinkType the engine reads (Linux cooked v1/v2, BSD NULL/LOOP, raw IP).
  */
-import { AppError, ErrorCode } from "@pcapfleet/core";
+import { AppError, ErrorCode } from "@pcapfleet/core/errors";
 import { BsdAf, EtherType } from "../decode/protocols.js";
 import { LinkType } from "../types.js";
 import { type MacInput, parseMac } from "./address.js";

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { AppError } from "@pcapfleet/core";
+import { AppError } from "@pcapfleet/core/errors";
 import { afterAll, describe, expect, it } from "vitest";
 import { createDecodedPacket, decodeFrame } from "../decode/index.js";
 import { IpProto, TcpFlags } from "../decode/protocols.js";

@@ -3,7 +3,7 @@
  * a randomly chosen flow, finished flows replaced by new ones from the application mix, and
  * timestamps advancing at the requested rate. Same options, same packets, byte for byte.
  */
-import { AppError, ErrorCode } from "@pcapfleet/core";
+import { AppError, ErrorCode } from "@pcapfleet/core/errors";
 import { LinkType } from "../types.js";
 import { TcpApp, tcpFlowSpec } from "./apps.js";
 import type { Flow, FlowContext } from "./flow-context.js";

@@ -3,7 +3,7 @@
  * messages a host sends most (echo, neighbor solicitation and advertisement). Each returns
  * the L4 message; wrap it with {@link buildIpv4}/{@link buildIpv6} using the same addresses.
  */
-import { AppError, ErrorCode } from "@pcapfleet/core";
+import { AppError, ErrorCode } from "@pcapfleet/core/errors";
 import { IpProto } from "../decode/protocols.js";
 import { type IpInput, type MacInput, parseIp, parseMac } from "./address.js";
 import { finishChecksum, internetChecksum, pseudoHeaderSum, sum16 } from "./checksum.js";
