@@ -1,0 +1,66 @@
+import { execFile } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { DeviceState, listDevices } from "./devices.js";
+import { diskUsage } from "./disk-usage.js";
+import { sampleHostHealth } from "./host-health.js";
+
+const run = promisify(execFile);
+
+describe("diskUsage", () => {
+  it("agrees with df for the filesystem of a directory", async () => {
+    const dir = tmpdir();
+    const usage = await diskUsage(dir);
+    const { stdout } = await run("df", ["-B1", "--output=size,used,avail,pcent", dir]);
+    const [size, used, avail, pcent] = (stdout.trim().split("\n")[1] ?? "").trim().split(/\s+/);
+    expect(usage.sizeBytes).toBe(Number(size));
+    // Other processes write meanwhile: allow a little drift on a busy disk.
+    expect(Math.abs(usage.usedBytes - Number(used))).toBeLessThan(256 * 2 ** 20);
+    expect(Math.abs(usage.freeBytes - Number(avail))).toBeLessThan(256 * 2 ** 20);
+    expect(Math.abs(usage.usedPercent - Number(pcent?.replace("%", "")))).toBeLessThan(1.5);
+  });
+
+  it("names the path when it does not exist", async () => {
+    await expect(diskUsage("/nonexistent/pcap/store")).rejects.toMatchObject({
+      code: "not_found",
+      message: "cannot read filesystem of /nonexistent/pcap/store: ENOENT",
+    });
+  });
+});
+
+describe("sampleHostHealth", () => {
+  it("reports the host and the agent process", async () => {
+    const health = await sampleHostHealth();
+    expect(health.cpuPercent).toBeGreaterThanOrEqual(0);
+    expect(health.cpuPercent).toBeLessThanOrEqual(100);
+    const meminfo = await readFile("/proc/meminfo", "utf8");
+    const totalKb = Number(/MemTotal:\s+(\d+)/.exec(meminfo)?.[1]);
+    expect(health.memoryTotalBytes).toBe(totalKb * 1024);
+    expect(health.memoryUsedBytes).toBeGreaterThan(0);
+    expect(health.memoryUsedBytes).toBeLessThan(health.memoryTotalBytes);
+    const uptime = Number((await readFile("/proc/uptime", "utf8")).split(" ")[0]);
+    expect(Math.abs(health.hostUptimeSeconds - uptime)).toBeLessThan(5);
+    expect(health.agentRssBytes).toBeGreaterThan(10 * 2 ** 20);
+    expect(health.load1m).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe("listDevices", () => {
+  it("lists loopback with the kernel's counters and flags capture interfaces", async () => {
+    const devices = await listDevices(["lo", "pf-absent0"]);
+    const lo = devices.find((device) => device.name === "lo");
+    expect(lo).toBeDefined();
+    const rxPackets = Number(await readFile("/sys/class/net/lo/statistics/rx_packets", "utf8"));
+    // The counter only grows; the sample was taken just before the read above.
+    expect(lo?.rxPackets).toBeGreaterThan(0);
+    expect(lo?.rxPackets).toBeLessThanOrEqual(rxPackets);
+    expect(lo?.rxBytes).toBeGreaterThan(0);
+    expect(lo?.capturing).toBe(true);
+    expect(devices.find((device) => device.name === "pf-absent0")).toMatchObject({
+      state: DeviceState.NotPresent,
+      capturing: true,
+    });
+  });
+});
