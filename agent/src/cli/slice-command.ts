@@ -77,6 +77,9 @@ async function runSlice(values: CliValues, _positionals: string[], io: CliIo): P
     endOutput: !toStdout,
     ...(maxBytes === undefined ? {} : { maxBytes }),
     ...(maxPackets === undefined ? {} : { maxPackets }),
+    // A CLI process does nothing else meanwhile: synchronous reads cost it nothing and make
+    // indexed selective slices (many small scattered reads) several times faster.
+    syncReads: true,
   });
   const skipped = [...catalogue.skipped, ...result.skipped];
   for (const skip of skipped)

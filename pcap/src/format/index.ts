@@ -1,6 +1,7 @@
 /**
  * Public API of the capture read/write layer: streaming readers for classic pcap and pcapng,
- * buffered writers with backpressure, and the fixture builders tests and benchmarks share.
+ * writers for both over one chunked output core with backpressure, and the fixture builders
+ * tests and benchmarks share.
  */
 
 export {
@@ -10,6 +11,12 @@ export {
   type TruncatedTail,
 } from "./capture-reader.js";
 export { bufferSource, fileSource, type ReadSource } from "./chunk-buffer.js";
+export {
+  BufferedWriter,
+  ChunkedOutput,
+  type ChunkedOutputOptions,
+  DEFAULT_WRITE_CHUNK,
+} from "./chunked-output.js";
 export { ClassicMagic, ClassicReader } from "./classic-reader.js";
 export type { FixtureInterface, FixtureNgPacket, FixtureSection } from "./fixtures.js";
 export {
@@ -27,22 +34,21 @@ export {
   unitsPerSecond,
 } from "./fixtures.js";
 export { DEFAULT_CHUNK_SIZE, type OpenOptions, openCapture, openCaptureBuffer, openSource } from "./open.js";
-export { createPcapWriter, PcapWriter, type PcapWriterOptions } from "./pcap-writer.js";
+export {
+  CLASSIC_MAX_SEC,
+  CLASSIC_RECORD_HEADER,
+  createPcapWriter,
+  PcapWriter,
+  type PcapWriterOptions,
+} from "./pcap-writer.js";
 export { BlockType, MAX_BLOCK_LENGTH, type PcapngInterface, type PcapngSection } from "./pcapng-blocks.js";
 export { PcapngReader } from "./pcapng-reader.js";
 export {
   createPcapngWriter,
+  PCAPNG_MAX_SEC,
   PcapngWriter,
   type PcapngWriterInterface,
   type PcapngWriterOptions,
 } from "./pcapng-writer.js";
-export {
-  BufferedWriter,
-  type ByteSink,
-  DEFAULT_WRITE_CHUNK,
-  MemorySink,
-  type SinkOptions,
-  toByteSink,
-  type WriteTarget,
-} from "./sink.js";
+export { type ByteSink, MemorySink, type WriteTarget } from "./sink.js";
 export { nanosToHalves, TsConverter } from "./timestamp.js";

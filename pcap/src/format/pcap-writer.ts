@@ -1,10 +1,14 @@
 /**
- * Classic pcap output, little-endian. A record read from a little-endian classic file of the same
- * precision is written back byte for byte: the header fields are copied as the same values.
+ * Classic pcap output, little-endian: the one place where classic file and record headers are
+ * written (µs or ns timestamps, records cut to the snapshot length). A record read from a
+ * little-endian classic file of the same precision is written back byte for byte: the header
+ * fields are copied as the same values. Runs of such records can skip the field-by-field path
+ * altogether ({@link PcapWriter.writeRecords}), which is what the merge does.
  */
 import { MAX_CAPLEN, type PacketRecord, PcapFormatError } from "../types.js";
+import { BufferedWriter, ChunkedOutput } from "./chunked-output.js";
 import { ClassicMagic } from "./classic-reader.js";
-import { BufferedWriter, type ByteSink, DEFAULT_WRITE_CHUNK, toByteSink, type WriteTarget } from "./sink.js";
+import type { WriteTarget } from "./sink.js";
 
 /** Options of {@link createPcapWriter}. */
 export interface PcapWriterOptions {
@@ -12,15 +16,25 @@ export interface PcapWriterOptions {
   linkType: number;
   /** Snapshot length written in the header; longer records are cut to it. Default {@link MAX_CAPLEN}. */
   snaplen: number;
+  /**
+   * Cut records to this many bytes instead of `snaplen`. mergecap advertises the inputs' largest
+   * snapshot length but cuts only when asked (`-s`). Default: `snaplen`.
+   */
+  cut: number;
   /** Nanosecond timestamps (magic a1b23c4d) instead of microseconds. Default false. */
   nanosecond: boolean;
-  /** Output chunk size in bytes. Default 1 MiB. */
+  /** Output chunk size in bytes (at least 64 KiB). Default 1 MiB. */
   chunkSize: number;
   /** For a Writable target: end it on close. Default true. */
   end: boolean;
 }
 
-const MAX_U32 = 0xffff_ffff;
+/** Classic file header length. */
+const CLASSIC_FILE_HEADER = 24;
+/** Classic record header length: seconds, fraction, caplen, original length. */
+export const CLASSIC_RECORD_HEADER = 16;
+/** Largest second a classic pcap timestamp holds (unsigned 32 bits). */
+export const CLASSIC_MAX_SEC = 0xffff_ffff;
 
 /** Writes classic pcap records; see {@link BufferedWriter} for the write/drain/close loop. */
 export class PcapWriter extends BufferedWriter {
@@ -30,30 +44,29 @@ export class PcapWriter extends BufferedWriter {
   readonly snaplen: number;
   /** Whether timestamps are written in nanoseconds. */
   readonly nanosecond: boolean;
+  private readonly cut: number;
 
   /** Prefer {@link createPcapWriter}; this writes the file header into the first chunk. */
-  constructor(sink: ByteSink, options: Partial<PcapWriterOptions> & { linkType: number }) {
-    super(sink, options.chunkSize ?? DEFAULT_WRITE_CHUNK);
+  constructor(out: ChunkedOutput, options: Partial<PcapWriterOptions> & { linkType: number }) {
+    super(out);
     this.linkType = options.linkType;
     this.snaplen = Math.min(options.snaplen ?? MAX_CAPLEN, MAX_CAPLEN);
+    this.cut = Math.min(options.cut ?? this.snaplen, MAX_CAPLEN);
     this.nanosecond = options.nanosecond ?? false;
-    const out = this.out;
-    out.writeUInt32LE(this.nanosecond ? ClassicMagic.NanoLE : ClassicMagic.MicroLE, 0);
-    out.writeUInt16LE(2, 4);
-    out.writeUInt16LE(4, 6);
-    out.writeInt32LE(0, 8);
-    out.writeUInt32LE(0, 12);
-    out.writeUInt32LE(this.snaplen, 16);
-    out.writeUInt32LE(this.linkType, 20);
-    this.used = 24;
+    out.reserve(CLASSIC_FILE_HEADER);
+    const view = out.view;
+    const at = out.used;
+    view.setUint32(at, this.nanosecond ? ClassicMagic.NanoLE : ClassicMagic.MicroLE, true);
+    view.setUint16(at + 4, 2, true);
+    view.setUint16(at + 6, 4, true);
+    view.setInt32(at + 8, 0, true);
+    view.setUint32(at + 12, 0, true);
+    view.setUint32(at + 16, this.snaplen, true);
+    view.setUint32(at + 20, this.linkType, true);
+    out.used = at + CLASSIC_FILE_HEADER;
   }
 
-  /**
-   * Appends a record (copied: the caller may reuse it at once). Data beyond the snaplen is cut,
-   * the original length is kept. Returns false when the caller should `await drain()` first.
-   * Throws a {@link PcapFormatError} for a record the file cannot hold (other link type,
-   * timestamp outside 1970..2106).
-   */
+  /** Appends a record; see {@link BufferedWriter.write}. */
   write(rec: PacketRecord): boolean {
     return this.writePacket(
       rec.buf,
@@ -66,7 +79,11 @@ export class PcapWriter extends BufferedWriter {
     );
   }
 
-  /** Like {@link PcapWriter.write}, from separate fields (for producers without a PacketRecord). */
+  /**
+   * Like {@link PcapWriter.write}, from separate fields (for producers without a PacketRecord).
+   * Throws a {@link PcapFormatError} for a record the file cannot hold (other link type,
+   * timestamp outside 1970..2106).
+   */
   writePacket(
     data: Buffer,
     dataOffset: number,
@@ -76,28 +93,46 @@ export class PcapWriter extends BufferedWriter {
     tsNsec: number,
     linkType: number = this.linkType,
   ): boolean {
-    if (linkType !== this.linkType) {
-      throw new PcapFormatError(
-        this.sink.name,
-        this.bytesWritten,
-        `link type ${linkType} in a file of link type ${this.linkType}`,
-      );
-    }
-    if (!(tsSec >= 0 && tsSec <= MAX_U32)) {
-      throw new PcapFormatError(this.sink.name, this.bytesWritten, `timestamp ${tsSec} out of range`);
-    }
-    const length = Math.min(caplen, this.snaplen);
-    this.reserve(16 + length);
+    if (linkType !== this.linkType || !(tsSec >= 0 && tsSec <= CLASSIC_MAX_SEC)) this.refuse(linkType, tsSec);
+    const length = Math.min(caplen, this.cut);
     const out = this.out;
-    const at = this.used;
-    out.writeUInt32LE(tsSec, at);
+    out.reserve(CLASSIC_RECORD_HEADER + length);
+    const view = out.view;
+    const at = out.used;
+    view.setUint32(at, tsSec, true);
     // Microsecond output truncates, as libpcap does when it reads a nanosecond file at µs precision.
-    out.writeUInt32LE(this.nanosecond ? tsNsec : Math.floor(tsNsec / 1000), at + 4);
-    out.writeUInt32LE(length, at + 8);
-    out.writeUInt32LE(origLen, at + 12);
-    data.copy(out, at + 16, dataOffset, dataOffset + length);
-    this.used = at + 16 + length;
-    return !this.sink.full;
+    view.setUint32(at + 4, this.nanosecond ? tsNsec : Math.floor(tsNsec / 1000), true);
+    view.setUint32(at + 8, length, true);
+    view.setUint32(at + 12, origLen, true);
+    data.copy(out.buf, at + CLASSIC_RECORD_HEADER, dataOffset, dataOffset + length);
+    out.used = at + CLASSIC_RECORD_HEADER + length;
+    return !out.needsDrain;
+  }
+
+  /**
+   * Appends `src[start, end)` as it is. The bytes must be whole records in this file's form
+   * (little-endian classic headers, this precision, link type and cut), which the caller checks:
+   * runs of unchanged source records then cost one copy instead of one per field.
+   */
+  writeRecords(src: Buffer, start: number, end: number): boolean {
+    this.out.append(src, start, end);
+    return !this.out.needsDrain;
+  }
+
+  /** The error for a record the file cannot hold; out of line, so the packet path stays small. */
+  private refuse(linkType: number, tsSec: number): never {
+    throw new PcapFormatError(
+      this.out.name,
+      this.bytesWritten,
+      linkType !== this.linkType
+        ? `link type ${linkType} in a file of link type ${this.linkType}`
+        : `timestamp ${tsSec} out of range`,
+    );
+  }
+
+  /** Bytes a record of `caplen` captured bytes takes: its header and data, cut to the snaplen. */
+  recordBytes(caplen: number): number {
+    return CLASSIC_RECORD_HEADER + Math.min(caplen, this.cut);
   }
 }
 
@@ -109,6 +144,6 @@ export async function createPcapWriter(
   target: WriteTarget,
   options: Partial<PcapWriterOptions> & { linkType: number },
 ): Promise<PcapWriter> {
-  const sink = await toByteSink(target, options.end === undefined ? {} : { end: options.end });
-  return new PcapWriter(sink, options);
+  const out = await ChunkedOutput.open(target, options);
+  return new PcapWriter(out, options);
 }

@@ -4,8 +4,9 @@
  * nanosecond resolution, and Enhanced Packet Blocks.
  */
 import { MAX_CAPLEN, type PacketRecord, PcapFormatError } from "../types.js";
+import { BufferedWriter, ChunkedOutput } from "./chunked-output.js";
 import { BlockType, BYTE_ORDER_MAGIC } from "./pcapng-blocks.js";
-import { BufferedWriter, type ByteSink, DEFAULT_WRITE_CHUNK, toByteSink, type WriteTarget } from "./sink.js";
+import type { WriteTarget } from "./sink.js";
 import { nanosToHalves } from "./timestamp.js";
 
 /** An interface to declare up front, so interface ids follow the caller's order. */
@@ -22,7 +23,7 @@ export interface PcapngWriterOptions {
   snaplen: number;
   /** Interfaces written right after the section header, in this order. */
   interfaces: readonly PcapngWriterInterface[];
-  /** Output chunk size in bytes. Default 1 MiB. */
+  /** Output chunk size in bytes (at least 64 KiB). Default 1 MiB. */
   chunkSize: number;
   /** For a Writable target: end it on close. Default true. */
   end: boolean;
@@ -33,7 +34,10 @@ const SHB_LENGTH = 28;
 const IDB_LENGTH = 32;
 const IF_TSRESOL = 9;
 const TSRESOL_NANOSECONDS = 9;
+/** Enhanced Packet Block bytes besides the (padded) data: header, fields, trailing length. */
 const EPB_OVERHEAD = 32;
+/** Largest second the writer accepts: nanoseconds since 1970 must fit the 64-bit timestamp. */
+export const PCAPNG_MAX_SEC = 2 ** 34 - 1;
 
 /** Writes pcapng; see {@link BufferedWriter} for the write/drain/close loop. */
 export class PcapngWriter extends BufferedWriter {
@@ -43,20 +47,17 @@ export class PcapngWriter extends BufferedWriter {
   private readonly halves = new Uint32Array(2);
 
   /** Prefer {@link createPcapngWriter}; this writes the section header into the first chunk. */
-  constructor(sink: ByteSink, options: Partial<PcapngWriterOptions> = {}) {
-    super(sink, options.chunkSize ?? DEFAULT_WRITE_CHUNK);
+  constructor(out: ChunkedOutput, options: Partial<PcapngWriterOptions> = {}) {
+    super(out);
     this.snaplen = Math.min(options.snaplen ?? MAX_CAPLEN, MAX_CAPLEN);
-    const out = this.out;
-    out.writeUInt32LE(BlockType.SectionHeader, 0);
-    out.writeUInt32LE(SHB_LENGTH, 4);
-    out.writeUInt32LE(BYTE_ORDER_MAGIC, 8);
-    out.writeUInt16LE(1, 12);
-    out.writeUInt16LE(0, 14);
+    const at = this.block(BlockType.SectionHeader, SHB_LENGTH);
+    const view = out.view;
+    view.setUint32(at + 8, BYTE_ORDER_MAGIC, true);
+    view.setUint16(at + 12, 1, true);
+    view.setUint16(at + 14, 0, true);
     // Section length -1: unknown, as for any file written as a stream.
-    out.writeInt32LE(-1, 16);
-    out.writeInt32LE(-1, 20);
-    out.writeUInt32LE(SHB_LENGTH, 24);
-    this.used = SHB_LENGTH;
+    view.setInt32(at + 16, -1, true);
+    view.setInt32(at + 20, -1, true);
     for (const iface of options.interfaces ?? []) this.addInterface(iface.linkType, iface.snaplen);
   }
 
@@ -71,20 +72,15 @@ export class PcapngWriter extends BufferedWriter {
    */
   addInterface(linkType: number, snaplen: number = this.snaplen): number {
     const id = this.snaplens.length;
-    this.reserve(IDB_LENGTH);
-    const out = this.out;
-    const at = this.used;
-    out.writeUInt32LE(BlockType.InterfaceDescription, at);
-    out.writeUInt32LE(IDB_LENGTH, at + 4);
-    out.writeUInt16LE(linkType, at + 8);
-    out.writeUInt16LE(0, at + 10);
-    out.writeUInt32LE(snaplen, at + 12);
-    out.writeUInt16LE(IF_TSRESOL, at + 16);
-    out.writeUInt16LE(1, at + 18);
-    out.writeUInt32LE(TSRESOL_NANOSECONDS, at + 20);
-    out.writeUInt32LE(0, at + 24);
-    out.writeUInt32LE(IDB_LENGTH, at + 28);
-    this.used = at + IDB_LENGTH;
+    const at = this.block(BlockType.InterfaceDescription, IDB_LENGTH);
+    const view = this.out.view;
+    view.setUint16(at + 8, linkType, true);
+    view.setUint16(at + 10, 0, true);
+    view.setUint32(at + 12, snaplen, true);
+    view.setUint16(at + 16, IF_TSRESOL, true);
+    view.setUint16(at + 18, 1, true);
+    view.setUint32(at + 20, TSRESOL_NANOSECONDS, true);
+    view.setUint32(at + 24, 0, true);
     this.snaplens.push(snaplen === 0 ? MAX_CAPLEN : Math.min(snaplen, MAX_CAPLEN));
     if (!this.idByLinkType.has(linkType)) this.idByLinkType.set(linkType, id);
     return id;
@@ -99,6 +95,11 @@ export class PcapngWriter extends BufferedWriter {
     return this.writePacket(id, rec.buf, rec.dataOffset, rec.caplen, rec.origLen, rec.tsSec, rec.tsNsec);
   }
 
+  /** Bytes an Enhanced Packet Block of `caplen` captured bytes takes, cut to the writer's snaplen. */
+  recordBytes(caplen: number): number {
+    return EPB_OVERHEAD + ((Math.min(caplen, this.snaplen) + 3) & ~3);
+  }
+
   /** Appends a packet on a given interface id, from separate fields. */
   writePacket(
     interfaceId: number,
@@ -110,33 +111,50 @@ export class PcapngWriter extends BufferedWriter {
     tsNsec: number,
   ): boolean {
     const snaplen = this.snaplens[interfaceId];
-    if (snaplen === undefined) {
-      throw new PcapFormatError(this.sink.name, this.bytesWritten, `undefined interface ${interfaceId}`);
-    }
-    if (!(tsSec >= 0 && tsSec < 2 ** 34)) {
-      throw new PcapFormatError(this.sink.name, this.bytesWritten, `timestamp ${tsSec} out of range`);
-    }
+    if (snaplen === undefined || !(tsSec >= 0 && tsSec <= PCAPNG_MAX_SEC)) this.refuse(interfaceId, tsSec);
     const length = Math.min(caplen, snaplen);
     const padded = (length + 3) & ~3;
-    const total = EPB_OVERHEAD + padded;
-    this.reserve(total);
-    const out = this.out;
-    const at = this.used;
+    const at = this.block(BlockType.EnhancedPacket, EPB_OVERHEAD + padded);
+    const view = this.out.view;
     const halves = this.halves;
     nanosToHalves(tsSec, tsNsec, halves);
-    out.writeUInt32LE(BlockType.EnhancedPacket, at);
-    out.writeUInt32LE(total, at + 4);
-    out.writeUInt32LE(interfaceId, at + 8);
-    out.writeUInt32LE(halves[0] ?? 0, at + 12);
-    out.writeUInt32LE(halves[1] ?? 0, at + 16);
-    out.writeUInt32LE(length, at + 20);
-    out.writeUInt32LE(origLen, at + 24);
-    data.copy(out, at + 28, dataOffset, dataOffset + length);
-    // Padding is zeroed so output is deterministic (the chunk comes from allocUnsafe).
-    out.fill(0, at + 28 + length, at + 28 + padded);
-    out.writeUInt32LE(total, at + 28 + padded);
-    this.used = at + total;
-    return !this.sink.full;
+    view.setUint32(at + 8, interfaceId, true);
+    view.setUint32(at + 12, halves[0] ?? 0, true);
+    view.setUint32(at + 16, halves[1] ?? 0, true);
+    view.setUint32(at + 20, length, true);
+    view.setUint32(at + 24, origLen, true);
+    const buf = this.out.buf;
+    data.copy(buf, at + 28, dataOffset, dataOffset + length);
+    // Padding is zeroed so output is deterministic (chunks come from allocUnsafe and are reused).
+    buf.fill(0, at + 28 + length, at + 28 + padded);
+    return !this.out.needsDrain;
+  }
+
+  /** The error for a packet the file cannot hold; out of line, so the packet path stays small. */
+  private refuse(interfaceId: number, tsSec: number): never {
+    throw new PcapFormatError(
+      this.out.name,
+      this.bytesWritten,
+      this.snaplens[interfaceId] === undefined
+        ? `undefined interface ${interfaceId}`
+        : `timestamp ${tsSec} out of range`,
+    );
+  }
+
+  /**
+   * Starts a block of `length` bytes (a multiple of 4) in the output: writes its type, its
+   * length at both ends, and returns its offset in the chunk for the body to be filled in.
+   */
+  private block(type: number, length: number): number {
+    const out = this.out;
+    out.reserve(length);
+    const view = out.view;
+    const at = out.used;
+    view.setUint32(at, type, true);
+    view.setUint32(at + 4, length, true);
+    view.setUint32(at + length - 4, length, true);
+    out.used = at + length;
+    return at;
   }
 }
 
@@ -148,6 +166,6 @@ export async function createPcapngWriter(
   target: WriteTarget,
   options: Partial<PcapngWriterOptions> = {},
 ): Promise<PcapngWriter> {
-  const sink = await toByteSink(target, options.end === undefined ? {} : { end: options.end });
-  return new PcapngWriter(sink, options);
+  const out = await ChunkedOutput.open(target, options);
+  return new PcapngWriter(out, options);
 }

@@ -1,12 +1,17 @@
 /**
- * The output side of the writers. Records are copied into one large chunk ({@link BufferedWriter});
- * full chunks go whole to a sink: a file, a file descriptor, any Node Writable (a gRPC call, a
- * socket, an HTTP response) or memory. Sinks thus see few, large writes; backpressure is reported
- * through {@link ByteSink.full} and awaited with `drain()`.
+ * Where written captures go. A {@link ChunkedOutput} sends whole chunks to a
+ * {@link ChunkDestination}: a file (by path or descriptor), a Node Writable (a gRPC call, a
+ * socket, an HTTP response, standard output) or a caller's {@link ByteSink} such as memory.
+ *
+ * A destination either gives each chunk back once its bytes are out, so the output fills it
+ * again (a file we write ourselves; a socket or file stream, which call back once the kernel
+ * has the bytes), or keeps it (a ByteSink, which owns what it is given; any other Writable,
+ * since a Transform or PassThrough still holds the very Buffer after calling back).
  */
 import { once } from "node:events";
-import { createWriteStream } from "node:fs";
-import { type FileHandle, open } from "node:fs/promises";
+import { WriteStream, write as writeFd } from "node:fs";
+import { open } from "node:fs/promises";
+import { Socket } from "node:net";
 import { Writable } from "node:stream";
 import { AppError, ErrorCode } from "@pcapfleet/core/errors";
 
@@ -26,9 +31,6 @@ export interface ByteSink {
 
 /** What writers accept as a destination: a path, an open file descriptor, a Writable, or a sink. */
 export type WriteTarget = string | number | Writable | ByteSink;
-
-/** Bytes a file sink may have in flight before it reports {@link ByteSink.full}. */
-const FILE_HIGH_WATER = 8 * 1024 * 1024;
 
 /** Collects everything in memory; {@link MemorySink.toBuffer} returns the bytes written. */
 export class MemorySink implements ByteSink {
@@ -66,199 +68,181 @@ export class MemorySink implements ByteSink {
   }
 }
 
-/** A sink over an open file handle; chunks are written in order, one at a time. */
-class FileSink implements ByteSink {
+/** Where a {@link ChunkedOutput} sends its chunks, in order; see the module comment. */
+export interface ChunkDestination {
+  /** Name used in errors. */
   readonly name: string;
-  private readonly handle: FileHandle;
-  private chain: Promise<void> = Promise.resolve();
-  private pending = 0;
+  /** True when a chunk may be filled again once the promise of its {@link ChunkDestination.send} resolves. */
+  readonly reuses: boolean;
+  /** True while the destination itself asks the producer to wait (its own backpressure). */
+  readonly full: boolean;
+  /** Queues `chunk[0, length)`; resolves once the destination is done with it, rejects on failure. */
+  send(chunk: Buffer, length: number): Promise<void>;
+  /** Resolves once {@link ChunkDestination.full} has cleared; rejects with a failure. */
+  drain(): Promise<void>;
+  /** Called once every send has settled: releases the destination. */
+  close(): Promise<void>;
+}
 
-  constructor(handle: FileHandle, name: string) {
-    this.handle = handle;
+function writeFailed(name: string, cause: unknown): AppError {
+  return new AppError(ErrorCode.StorageIo, `${name}: write failed`, { cause });
+}
+
+/** A file written in order, one chunk at a time, by positionless writes. */
+class FileDestination implements ChunkDestination {
+  readonly reuses = true;
+  readonly full = false;
+  readonly name: string;
+  private readonly writeAt: (chunk: Buffer, offset: number, length: number) => Promise<number>;
+  private readonly release: () => Promise<void>;
+  private tail: Promise<void> = Promise.resolve();
+
+  constructor(
+    name: string,
+    writeAt: (chunk: Buffer, offset: number, length: number) => Promise<number>,
+    release: () => Promise<void>,
+  ) {
     this.name = name;
+    this.writeAt = writeAt;
+    this.release = release;
   }
 
-  get full(): boolean {
-    return this.pending >= FILE_HIGH_WATER;
-  }
-
-  write(chunk: Buffer): void {
-    this.pending += chunk.length;
-    const next = this.chain.then(() => this.writeAll(chunk));
-    // Marked handled here; the failure still reaches whoever awaits drain() or close().
-    next.catch(() => undefined);
-    this.chain = next;
+  send(chunk: Buffer, length: number): Promise<void> {
+    // After a failure the chain stays rejected: later chunks are not written.
+    this.tail = this.tail.then(() => this.writeAll(chunk, length));
+    return this.tail;
   }
 
   drain(): Promise<void> {
-    return this.chain;
+    return Promise.resolve();
   }
 
-  async close(): Promise<void> {
-    try {
-      await this.chain;
-    } finally {
-      await this.handle.close();
-    }
+  close(): Promise<void> {
+    return this.release();
   }
 
-  private async writeAll(chunk: Buffer): Promise<void> {
+  private async writeAll(chunk: Buffer, length: number): Promise<void> {
     let done = 0;
     try {
-      while (done < chunk.length) {
-        const { bytesWritten } = await this.handle.write(chunk, done, chunk.length - done);
-        done += bytesWritten;
-      }
+      while (done < length) done += await this.writeAt(chunk, done, length - done);
     } catch (cause) {
-      throw new AppError(ErrorCode.StorageIo, `${this.name}: write failed`, { cause });
-    } finally {
-      this.pending -= chunk.length;
+      throw writeFailed(this.name, cause);
     }
   }
 }
 
-/** A sink over a Node Writable, honouring its backpressure; `end` decides whether close() ends it. */
-class StreamSink implements ByteSink {
-  readonly name: string;
+/** A Writable; it reuses chunks when it is one that is done with the bytes when it calls back. */
+class StreamDestination implements ChunkDestination {
+  readonly name = "<stream>";
+  readonly reuses: boolean;
   private readonly stream: Writable;
   private readonly end: boolean;
-  private failure: unknown;
+  private readonly pending = new Set<(error: AppError) => void>();
+  private failure: AppError | null = null;
 
-  constructor(stream: Writable, name: string, end: boolean) {
+  constructor(stream: Writable, end: boolean) {
     this.stream = stream;
-    this.name = name;
     this.end = end;
+    this.reuses =
+      stream instanceof Socket ||
+      stream instanceof WriteStream ||
+      stream === process.stdout ||
+      stream === process.stderr;
+    // Without a listener an 'error' (EPIPE on a closed pipe) would end the process.
     stream.on("error", (error: unknown) => {
-      this.failure ??= error;
+      this.failure ??= writeFailed(this.name, error);
+      for (const fail of this.pending) fail(this.failure);
+      this.pending.clear();
     });
   }
 
+  /** A reused chunk is bounded by the output's pool; a kept one by the stream's high-water mark. */
   get full(): boolean {
-    return this.stream.writableNeedDrain;
+    return !this.reuses && this.stream.writableNeedDrain;
   }
 
-  write(chunk: Buffer): void {
-    this.stream.write(chunk);
+  send(chunk: Buffer, length: number): Promise<void> {
+    if (this.failure !== null) return Promise.reject(this.failure);
+    return new Promise<void>((resolve, reject) => {
+      this.pending.add(reject);
+      this.stream.write(chunk.subarray(0, length), (error?: Error | null) => {
+        this.pending.delete(reject);
+        if (error) reject(writeFailed(this.name, error));
+        else resolve();
+      });
+    });
   }
 
   async drain(): Promise<void> {
-    this.check();
-    if (this.stream.writableNeedDrain) await once(this.stream, "drain");
-    this.check();
+    if (this.failure === null && this.full) {
+      await once(this.stream, "drain").catch((error: unknown) => {
+        this.failure ??= writeFailed(this.name, error);
+      });
+    }
+    if (this.failure !== null) throw this.failure;
   }
 
   async close(): Promise<void> {
-    await this.drain();
+    if (this.failure !== null) throw this.failure;
     if (!this.end) return;
     await new Promise<void>((resolve, reject) => {
-      this.stream.end((error?: Error | null) => (error ? reject(this.wrap(error)) : resolve()));
+      this.stream.end((error?: Error | null) => (error ? reject(writeFailed(this.name, error)) : resolve()));
     });
-  }
-
-  private check(): void {
-    if (this.failure !== undefined) throw this.wrap(this.failure);
-  }
-
-  private wrap(cause: unknown): AppError {
-    return new AppError(ErrorCode.StorageIo, `${this.name}: write failed`, { cause });
   }
 }
 
-/** Options of {@link toByteSink}. */
-export interface SinkOptions {
-  /** For a Writable target: end it on close (default true; false leaves it open for more). */
-  end: boolean;
+/** A caller's sink: it owns every chunk it is given. */
+class SinkDestination implements ChunkDestination {
+  readonly reuses = false;
+  readonly name: string;
+  private readonly sink: ByteSink;
+
+  constructor(sink: ByteSink) {
+    this.sink = sink;
+    this.name = sink.name;
+  }
+
+  get full(): boolean {
+    return this.sink.full;
+  }
+
+  send(chunk: Buffer, length: number): Promise<void> {
+    this.sink.write(chunk.subarray(0, length));
+    return Promise.resolve();
+  }
+
+  drain(): Promise<void> {
+    return this.sink.drain();
+  }
+
+  close(): Promise<void> {
+    return this.sink.close();
+  }
 }
 
 /**
- * Turns a {@link WriteTarget} into a sink. A path is created or truncated; a file descriptor is
- * written but left open; a Writable is ended on close unless `end` is false.
+ * Opens a {@link WriteTarget}. A path is created or truncated (and closed at the end); a file
+ * descriptor is written at its position and left open; a Writable is ended at the end when
+ * `end` is true.
  */
-export async function toByteSink(target: WriteTarget, options: Partial<SinkOptions> = {}): Promise<ByteSink> {
+export async function openDestination(target: WriteTarget, end: boolean): Promise<ChunkDestination> {
   if (typeof target === "string") {
     try {
-      return new FileSink(await open(target, "w"), target);
+      const handle = await open(target, "w");
+      const writeAt = async (chunk: Buffer, offset: number, length: number) =>
+        (await handle.write(chunk, offset, length)).bytesWritten;
+      return new FileDestination(target, writeAt, () => handle.close());
     } catch (cause) {
       throw new AppError(ErrorCode.StorageIo, `${target}: cannot create`, { cause });
     }
   }
   if (typeof target === "number") {
-    const stream = createWriteStream("", { fd: target, autoClose: false });
-    return new StreamSink(stream, `fd ${target}`, true);
+    const writeAt = (chunk: Buffer, offset: number, length: number) =>
+      new Promise<number>((resolve, reject) => {
+        writeFd(target, chunk, offset, length, null, (error, n) => (error ? reject(error) : resolve(n)));
+      });
+    return new FileDestination(`fd ${target}`, writeAt, () => Promise.resolve());
   }
-  if (target instanceof Writable) return new StreamSink(target, "<stream>", options.end ?? true);
-  return target;
-}
-
-/** Default output chunk: 1 MiB keeps sink writes few and large without holding much memory. */
-export const DEFAULT_WRITE_CHUNK = 1024 * 1024;
-
-/**
- * Base of the capture writers. The usual loop is:
- * `if (!writer.write(rec)) await writer.drain();` then `await writer.close()`.
- */
-export abstract class BufferedWriter {
-  /** Where the bytes go. */
-  protected readonly sink: ByteSink;
-  /** The chunk being filled. */
-  protected out: Buffer;
-  /** Bytes used in {@link out}. */
-  protected used = 0;
-  private readonly chunkSize: number;
-  private flushed = 0;
-  private closed = false;
-
-  /** For subclasses: buffers into chunks of `chunkSize` bytes (at least 64 KiB) for `sink`. */
-  protected constructor(sink: ByteSink, chunkSize: number) {
-    this.sink = sink;
-    this.chunkSize = Math.max(64 * 1024, chunkSize);
-    this.out = Buffer.allocUnsafe(this.chunkSize);
-  }
-
-  /** Bytes written so far, including those still buffered: the file offset of the next record. */
-  get bytesWritten(): number {
-    return this.flushed + this.used;
-  }
-
-  /** True when the caller should `await drain()` before writing more. */
-  get needsDrain(): boolean {
-    return this.sink.full;
-  }
-
-  /** Waits until the sink has room again (stream backpressure, file writes in flight). */
-  drain(): Promise<void> {
-    return this.sink.drain();
-  }
-
-  /** Hands the buffered bytes to the sink and waits for them to be accepted. */
-  async flush(): Promise<void> {
-    this.handOver();
-    await this.sink.drain();
-  }
-
-  /** Flushes and closes the sink. Idempotent. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.handOver();
-    await this.sink.close();
-  }
-
-  /**
-   * Makes room for `bytes` in {@link out}: a full chunk goes to the sink (which now owns it) and a
-   * new one is started, so a buffer the sink still holds is never overwritten.
-   */
-  protected reserve(bytes: number): void {
-    if (this.used + bytes <= this.out.length) return;
-    this.handOver();
-    if (bytes > this.out.length) this.out = Buffer.allocUnsafe(Math.max(bytes, this.chunkSize));
-  }
-
-  private handOver(): void {
-    if (this.used === 0) return;
-    this.sink.write(this.out.subarray(0, this.used));
-    this.flushed += this.used;
-    this.out = Buffer.allocUnsafe(this.chunkSize);
-    this.used = 0;
-  }
+  if (target instanceof Writable) return new StreamDestination(target, end);
+  return new SinkDestination(target);
 }

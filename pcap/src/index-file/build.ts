@@ -5,7 +5,8 @@
  */
 import { realpath, stat } from "node:fs/promises";
 import { AppError, ErrorCode } from "@pcapfleet/core/errors";
-import { type CaptureReader, openCapture } from "../format/index.js";
+import type { CaptureReader } from "../format/capture-reader.js";
+import { openCapture } from "../format/open.js";
 import type { PacketRecord } from "../types.js";
 import { CaptureIndex } from "./capture-index.js";
 import { checkFreshness, fingerprint } from "./identity.js";

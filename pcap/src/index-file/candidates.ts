@@ -53,22 +53,45 @@ export function evaluatePlan(plan: FilterPlan, families: KeyFamilies, limit: num
 
 /** Candidates of one index term. */
 export function termCandidates(term: IndexTerm, families: KeyFamilies, limit: number): Candidates {
+  const { family, low, high } = termKeys(term);
+  return lookup(families[family], low, high, limit);
+}
+
+/** The keys an index term covers: a family and the inclusive bounds of a run of its keys. */
+export interface TermKeys {
+  readonly family: keyof KeyFamilies;
+  readonly low: Uint32Array;
+  readonly high: Uint32Array;
+}
+
+/** The family and key bounds of `term`. */
+export function termKeys(term: IndexTerm): TermKeys {
   switch (term.kind) {
     case "ip4":
-      return lookup(families.ip4, Uint32Array.of(term.from), Uint32Array.of(term.to), limit);
+      return { family: "ip4", low: Uint32Array.of(term.from), high: Uint32Array.of(term.to) };
     case "port":
-      return lookup(families.port, Uint32Array.of(term.from), Uint32Array.of(term.to), limit);
+      return { family: "port", low: Uint32Array.of(term.from), high: Uint32Array.of(term.to) };
     case "proto":
-      return lookup(families.proto, Uint32Array.of(term.value), Uint32Array.of(term.value), limit);
+      return { family: "proto", low: Uint32Array.of(term.value), high: Uint32Array.of(term.value) };
     case "vlan": {
       const key = Uint32Array.of(term.id ?? ANY_VLAN);
-      return lookup(families.vlan, key, key, limit);
+      return { family: "vlan", low: key, high: key };
     }
     case "ip6": {
       const [low, high] = prefixBounds(term.prefix, term.bits);
-      return lookup(families.ip6, low, high, limit);
+      return { family: "ip6", low, high };
     }
   }
+}
+
+/** Every index term of `plan` (with repeats), in evaluation order. */
+export function planTerms(plan: FilterPlan, out: IndexTerm[] = []): IndexTerm[] {
+  if (plan.kind === "term") out.push(plan.term);
+  else if (plan.kind === "and" || plan.kind === "or") {
+    planTerms(plan.left, out);
+    planTerms(plan.right, out);
+  }
+  return out;
 }
 
 /** The lowest and highest 4-word IPv6 key inside `prefix/bits`. */
@@ -88,15 +111,33 @@ export function prefixBounds(prefix: Uint8Array, bits: number): [Uint32Array, Ui
   return [low, high];
 }
 
-function lookup(family: KeyFamily, low: Uint32Array, high: Uint32Array, limit: number): Candidates {
+/**
+ * The keys of `family` in `[low, high]` whose posting lists a lookup decodes, as the index range
+ * `[from, to)`; null when the lookup answers "all" without them (a dense key, or more packets
+ * than `limit`).
+ */
+export function decodedKeys(
+  family: Pick<KeyFamily, "words" | "size" | "keys" | "counts" | "dense">,
+  low: Uint32Array,
+  high: Uint32Array,
+  limit: number,
+): [number, number] | null {
   const [from, to] = keyRange(family, low, high);
   let total = 0;
   for (let i = from; i < to; i++) {
-    if (family.dense[i] === 1) return ALL_CANDIDATES;
+    if (family.dense[i] === 1) return null;
     total += family.counts[i] as number;
   }
   // Counts include packets listed under two keys of the range (src and dst): an upper bound.
-  if (total > limit) return ALL_CANDIDATES;
+  return total > limit ? null : [from, to];
+}
+
+function lookup(family: KeyFamily, low: Uint32Array, high: Uint32Array, limit: number): Candidates {
+  const range = decodedKeys(family, low, high, limit);
+  if (range === null) return ALL_CANDIDATES;
+  const [from, to] = range;
+  let total = 0;
+  for (let i = from; i < to; i++) total += family.counts[i] as number;
   let offsets: Float64Array = new Float64Array(total);
   let at = 0;
   for (let i = from; i < to; i++) at = decodeKey(family, i, offsets, at);

@@ -8,10 +8,10 @@ import { ALL_CANDIDATES, type Candidates, evaluatePlan } from "./candidates.js";
 import { encodeIndex } from "./codec.js";
 import { FAMILY_NAMES, type IndexData, type IndexHeader, type KeyFamilies } from "./index-data.js";
 import { familyCounts } from "./key-family.js";
-import { type BlockTable, type ByteRange, selectBlocks } from "./time-blocks.js";
+import { type BlockTable, type ByteRange, selectBlocksIn } from "./time-blocks.js";
 
 /** Share of the packets above which a candidate list is not worth it: the window is scanned. */
-const SCAN_DIVISOR = 4;
+export const SCAN_DIVISOR = 4;
 
 /** Key counts of one family. */
 export interface FamilyStats {
@@ -73,7 +73,7 @@ export class CaptureIndex {
    * in file order. Packets after {@link indexedEnd} are not covered.
    */
   blocksInWindow(fromSec: number, fromNsec: number, toSec: number, toNsec: number): ByteRange[] {
-    return selectBlocks(this.blocks, this.header.indexedEnd, fromSec, fromNsec, toSec, toNsec);
+    return selectBlocksIn(this.blocks, this.header, this.header.indexedEnd, fromSec, fromNsec, toSec, toNsec);
   }
 
   /**

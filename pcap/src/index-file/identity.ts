@@ -6,9 +6,9 @@
  * indexed bytes catch a rewrite that kept the inode and grew the file.
  */
 import type { BigIntStats } from "node:fs";
-import { open } from "node:fs/promises";
 import { crc32 } from "node:zlib";
 import type { IndexHeader } from "./index-data.js";
+import { asyncIndexFs, type IndexFs, type RandomAccess } from "./index-fs.js";
 
 /** Bytes hashed at each end of the indexed extent. */
 const FINGERPRINT_BYTES = 4096;
@@ -31,10 +31,14 @@ export type Freshness =
   | "stale";
 
 /** Fingerprints the capture at `path` for an index ending at `indexedEnd`. */
-export async function fingerprint(path: string, indexedEnd: number): Promise<Fingerprint> {
+export async function fingerprint(
+  path: string,
+  indexedEnd: number,
+  fs: IndexFs = asyncIndexFs,
+): Promise<Fingerprint> {
   const headLength = Math.min(FINGERPRINT_BYTES, indexedEnd);
   const tailLength = Math.min(FINGERPRINT_BYTES, indexedEnd);
-  const handle = await open(path, "r");
+  const handle = await fs.open(path);
   try {
     return {
       headCrc: await rangeCrc(handle, 0, headLength),
@@ -48,7 +52,12 @@ export async function fingerprint(path: string, indexedEnd: number): Promise<Fin
 }
 
 /** Compares an index header with the capture's current `stat` (bigint) and bytes. */
-export async function checkFreshness(header: IndexHeader, path: string, st: BigIntStats): Promise<Freshness> {
+export async function checkFreshness(
+  header: IndexHeader,
+  path: string,
+  st: BigIntStats,
+  fs: IndexFs = asyncIndexFs,
+): Promise<Freshness> {
   if (st.ino !== header.ino || st.dev !== header.dev) return "stale";
   const size = Number(st.size);
   if (size < header.size || size < header.indexedEnd) return "stale";
@@ -56,7 +65,7 @@ export async function checkFreshness(header: IndexHeader, path: string, st: BigI
   if (size === header.size && st.mtimeNs !== header.mtimeNs) return "stale";
   let now: Fingerprint;
   try {
-    now = await fingerprint(path, header.indexedEnd);
+    now = await fingerprint(path, header.indexedEnd, fs);
   } catch {
     return "stale";
   }
@@ -71,15 +80,11 @@ export async function checkFreshness(header: IndexHeader, path: string, st: BigI
   return size === header.size && st.mtimeNs === header.mtimeNs ? "fresh" : "appended";
 }
 
-async function rangeCrc(
-  handle: Awaited<ReturnType<typeof open>>,
-  position: number,
-  length: number,
-): Promise<number> {
+async function rangeCrc(handle: RandomAccess, position: number, length: number): Promise<number> {
   const buf = Buffer.alloc(length);
   let got = 0;
   while (got < length) {
-    const { bytesRead } = await handle.read(buf, got, length - got, position + got);
+    const bytesRead = await handle.read(buf, got, length - got, position + got);
     // The file shrank meanwhile: -1 matches no CRC, so the index reads as stale.
     if (bytesRead === 0) return -1;
     got += bytesRead;

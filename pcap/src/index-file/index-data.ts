@@ -2,12 +2,12 @@
  * What an index holds, independent of how it is stored: the capture's identity at build time
  * (for staleness checks), the extent indexed, the time blocks and the five key families.
  */
-import type { CaptureFormat } from "../format/index.js";
+import type { CaptureFormat } from "../format/capture-reader.js";
 import type { KeyFamily } from "./key-family.js";
 import type { BlockTable } from "./time-blocks.js";
 
 /** Version of the on-disk format; any other version is discarded and rebuilt. */
-export const INDEX_VERSION = 1;
+export const INDEX_VERSION = 2;
 
 /** Key of the VLAN family that every VLAN-tagged packet carries (ids are 12 bits, so no clash). */
 export const ANY_VLAN = 0x10000;

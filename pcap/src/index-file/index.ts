@@ -16,7 +16,17 @@ export {
   type IndexHeader,
   type KeyFamilies,
 } from "./index-data.js";
+export { asyncIndexFs, type IndexFs, type RandomAccess, syncIndexFs } from "./index-fs.js";
+export { IndexView } from "./index-view.js";
 export type { KeyFamily } from "./key-family.js";
 export { extractKeys, isIndexableLinkType, type KeySink } from "./keys.js";
-export { INDEX_SUFFIX, indexPathFor, loadIndex, refreshIndex, saveIndex } from "./store.js";
+export {
+  discardIndex,
+  INDEX_SUFFIX,
+  indexPathFor,
+  loadIndex,
+  openIndexView,
+  refreshIndex,
+  saveIndex,
+} from "./store.js";
 export type { BlockTable, ByteRange } from "./time-blocks.js";

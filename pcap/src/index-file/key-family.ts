@@ -27,6 +27,9 @@ export interface KeyFamily {
   readonly postings: Uint8Array;
 }
 
+/** The sorted keys of a family, all a key search needs. */
+export type KeyTable = Pick<KeyFamily, "words" | "size" | "keys">;
+
 /** An empty family of `words`-word keys. */
 export function emptyFamily(words: number): KeyFamily {
   return {
@@ -87,7 +90,7 @@ export function compareWords(a: Uint32Array, ai: number, b: Uint32Array, bi: num
 }
 
 /** Index of the first key >= `key` (or > `key` when `after`), or `size` when there is none. */
-export function searchKey(family: KeyFamily, key: Uint32Array, after: boolean): number {
+export function searchKey(family: KeyTable, key: Uint32Array, after: boolean): number {
   let lo = 0;
   let hi = family.size;
   while (lo < hi) {
@@ -100,7 +103,7 @@ export function searchKey(family: KeyFamily, key: Uint32Array, after: boolean): 
 }
 
 /** Keys in `[low, high]` (inclusive bounds) as the index range `[from, to)`. */
-export function keyRange(family: KeyFamily, low: Uint32Array, high: Uint32Array): [number, number] {
+export function keyRange(family: KeyTable, low: Uint32Array, high: Uint32Array): [number, number] {
   return [searchKey(family, low, false), searchKey(family, high, true)];
 }
 

@@ -6,13 +6,16 @@
  * so the next build writes a fresh one.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, readFile, realpath, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, realpath, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { AppError, ErrorCode } from "@pcapfleet/core/errors";
 import { type BuildOptions, buildIndex } from "./build.js";
 import { CaptureIndex } from "./capture-index.js";
 import { decodeIndex, IndexFormatError } from "./codec.js";
 import { checkFreshness } from "./identity.js";
+import type { IndexHeader } from "./index-data.js";
+import { asyncIndexFs, type IndexFs, type RandomAccess } from "./index-fs.js";
+import { IndexView } from "./index-view.js";
 
 /** File name suffix of index files. */
 export const INDEX_SUFFIX = ".pfidx";
@@ -23,9 +26,27 @@ export const INDEX_SUFFIX = ".pfidx";
  * to one file share one index.
  */
 export async function indexPathFor(stateDir: string, capturePath: string): Promise<string> {
-  const real = await realCapturePath(capturePath);
+  return indexFileName(stateDir, await realCapturePath(capturePath));
+}
+
+/** The index file of the capture whose real path is `real`. */
+function indexFileName(stateDir: string, real: string): string {
   const name = createHash("sha256").update(real).digest("hex");
   return join(resolve(stateDir), `${name}${INDEX_SUFFIX}`);
+}
+
+/**
+ * True when an index with `header` still describes the capture at `real` (its real path): same
+ * path, and the file unchanged or only grown since (see `checkFreshness`).
+ */
+async function describesCapture(
+  header: IndexHeader,
+  real: string,
+  fs: IndexFs = asyncIndexFs,
+): Promise<boolean> {
+  const st = await fs.stat(real).catch(() => undefined);
+  if (st === undefined || header.capturePath !== real) return false;
+  return (await checkFreshness(header, real, st, fs)) !== "stale";
 }
 
 /**
@@ -59,7 +80,8 @@ export async function saveIndex(stateDir: string, index: CaptureIndex): Promise<
  * it are not indexed (`buildIndex(path, { previous })` extends it, see {@link refreshIndex}).
  */
 export async function loadIndex(stateDir: string, capturePath: string): Promise<CaptureIndex | undefined> {
-  const file = await indexPathFor(stateDir, capturePath);
+  const real = await realCapturePath(capturePath);
+  const file = indexFileName(stateDir, real);
   let bytes: Buffer;
   try {
     bytes = await readFile(file);
@@ -75,17 +97,60 @@ export async function loadIndex(stateDir: string, capturePath: string): Promise<
     await discard(file);
     return undefined;
   }
-  const real = await realCapturePath(capturePath);
-  const st = await stat(real, { bigint: true }).catch(() => undefined);
-  if (st === undefined || index.header.capturePath !== real) {
-    await discard(file);
-    return undefined;
-  }
-  if ((await checkFreshness(index.header, real, st)) === "stale") {
+  if (!(await describesCapture(index.header, real))) {
     await discard(file);
     return undefined;
   }
   return index;
+}
+
+/**
+ * The saved index of `capturePath` opened for one query ({@link IndexView}: only the meta part
+ * is read now, posting lists when a filter needs them), or undefined in the cases
+ * {@link loadIndex} returns undefined: none, stale or damaged (the latter two deleted). A damaged
+ * posting list is only found when it is read: `IndexView.candidates` then rejects with
+ * {@link IndexFormatError} (see {@link discardIndex}). The caller closes the view.
+ */
+export async function openIndexView(
+  stateDir: string,
+  capturePath: string,
+  options: { readonly fs?: IndexFs } = {},
+): Promise<IndexView | undefined> {
+  const fs = options.fs ?? asyncIndexFs;
+  const real = await realCapturePath(capturePath, fs);
+  const file = indexFileName(stateDir, real);
+  let handle: RandomAccess;
+  try {
+    handle = await fs.open(file);
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new AppError(ErrorCode.StorageIo, `cannot read index ${file}`, { cause });
+  }
+  let view: IndexView;
+  try {
+    view = await IndexView.open(handle, file);
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    if (!(error instanceof IndexFormatError)) {
+      throw new AppError(ErrorCode.StorageIo, `cannot read index ${file}`, { cause: error });
+    }
+    await discard(file);
+    return undefined;
+  }
+  try {
+    if (await describesCapture(view.header, real, fs)) return view;
+  } catch (error) {
+    await view.close();
+    throw error;
+  }
+  await view.close();
+  await discard(file);
+  return undefined;
+}
+
+/** Deletes an index file found damaged while reading it (so the next build writes a fresh one). */
+export async function discardIndex(view: IndexView): Promise<void> {
+  await discard(view.path);
 }
 
 /**
@@ -115,9 +180,9 @@ function assertOutside(stateDir: string, capture: string): void {
   }
 }
 
-async function realCapturePath(capturePath: string): Promise<string> {
+async function realCapturePath(capturePath: string, fs: IndexFs = asyncIndexFs): Promise<string> {
   try {
-    return await realpath(capturePath);
+    return await fs.realpath(capturePath);
   } catch {
     return resolve(capturePath);
   }

@@ -151,6 +151,35 @@ export function selectBlocks(
   return ranges;
 }
 
+/**
+ * {@link selectBlocks} for a table whose blocks span `span` (the index header's earliest and
+ * latest timestamps): a window that covers the whole span keeps every block, one range from the
+ * first record to `indexedEnd`, without going through the blocks (the common whole-ring query).
+ */
+export function selectBlocksIn(
+  table: BlockTable,
+  span: {
+    readonly minSec: number;
+    readonly minNsec: number;
+    readonly maxSec: number;
+    readonly maxNsec: number;
+  },
+  indexedEnd: number,
+  fromSec: number,
+  fromNsec: number,
+  toSec: number,
+  toNsec: number,
+): ByteRange[] {
+  if (
+    table.size > 0 &&
+    compareTime(span.minSec, span.minNsec, fromSec, fromNsec) >= 0 &&
+    compareTime(span.maxSec, span.maxNsec, toSec, toNsec) < 0
+  ) {
+    return [{ start: table.starts[0] as number, end: indexedEnd }];
+  }
+  return selectBlocks(table, indexedEnd, fromSec, fromNsec, toSec, toNsec);
+}
+
 /** Earliest and latest timestamp over all blocks ([0, 0] and [0, 0] for an empty table). */
 export function timeSpan(table: BlockTable): {
   minSec: number;

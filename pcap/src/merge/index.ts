@@ -9,6 +9,6 @@ export {
   type MergeSource,
   mergeCaptures,
 } from "./merge-captures.js";
-export { type OutputPlan, planOutput } from "./merge-output.js";
+export { type OutputPlan, planOutput } from "./merge-io.js";
 export type { PacketObserver } from "./merge-run.js";
 export type { TieBreak } from "./time-heap.js";

@@ -8,8 +8,7 @@
 import type { CaptureReader, WriteTarget } from "../format/index.js";
 import { PcapFormatError } from "../types.js";
 import { MergeInput } from "./merge-input.js";
-import { openInput } from "./merge-io.js";
-import { createMergeWriter, inputRules, type MergeWriter, planOutput } from "./merge-output.js";
+import { createMergeWriter, inputRules, type MergeWriter, openInput, planOutput } from "./merge-io.js";
 import { MergeRun, type PacketObserver, throwIfAborted } from "./merge-run.js";
 import { type TieBreak, TimeHeap } from "./time-heap.js";
 
@@ -46,10 +45,10 @@ export interface MergeOptions {
   /**
    * Read input files with `readSync` on the calling thread instead of the thread pool: faster
    * (the pool is left to the output), but a cold disk then blocks the event loop during each
-   * read. For CLIs and batch jobs; see `open-input.ts`. Default false.
+   * read. For CLIs and batch jobs; see `merge-io.ts`. Default false.
    */
   syncReads: boolean;
-  /** Output chunk size (at least 512 KiB for classic output). Default 1 MiB, cache-sized too. */
+  /** Output chunk size (at least 64 KiB). Default 1 MiB, cache-sized too. */
   writeChunkSize: number;
   /** Link type of the (empty) output when no input can be read. Default Ethernet. */
   emptyLinkType: number;

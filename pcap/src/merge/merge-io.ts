@@ -1,5 +1,5 @@
 /**
- * The merge's file I/O.
+ * The merge's file I/O: opening its inputs, and choosing and opening its output.
  *
  * Inputs are opened in one of two read modes, measured on 3-input merges to tmpfs:
  * - async (default): the format layer's reader, reads on the libuv thread pool. The event loop
@@ -12,25 +12,31 @@
  * measured too: no faster than plain async reads (0.472 s vs 0.479 s, 0.208 s vs 0.207 s) for
  * twice the buffers, so it is not used.
  *
- * Output goes to a {@link ChunkSink}. The format layer's writers hand every chunk to their sink
- * for good and allocate a new one, which is right for sinks that keep the chunk (a stream,
- * memory). For a file the merge does better: chunks come back once written and are filled
- * again. Fresh 4 MiB chunks cost four times the copy time of recycled ones (first-touch page
- * faults, and the GC pressure of external memory), and a few chunks in flight let the kernel's
- * copy run on another core while the merge goes on.
+ * The output is classic pcap when every input has the same link type (nanosecond when any
+ * input is), pcapng with one interface per link type otherwise, written by the format layer's
+ * writers (whose chunked output reuses its chunks for a file). Classic output has a raw path:
+ * records of a classic little-endian input with the output's precision are already in output
+ * form, so runs of them are copied from the input's chunk buffer in one `copy` instead of field
+ * by field ({@link PcapWriter.writeRecords}).
  */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import { type FileHandle, open, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { AppError, ErrorCode } from "@pcapfleet/core/errors";
 import {
-  type ByteSink,
   type CaptureReader,
+  CLASSIC_MAX_SEC,
+  createPcapngWriter,
+  createPcapWriter,
   openCapture,
   openSource,
+  PCAPNG_MAX_SEC,
+  type PcapngWriter,
+  type PcapWriter,
   type ReadSource,
-  toByteSink,
   type WriteTarget,
 } from "../format/index.js";
+import { LinkType, MAX_CAPLEN } from "../types.js";
+import type { InputRules } from "./merge-input.js";
 
 /** Smallest read buffer: a small file is still read in one go. */
 const MIN_CHUNK = 4096;
@@ -99,132 +105,79 @@ function syncFileSource(fd: number, path: string): ReadSource {
   };
 }
 
-/** A destination of fixed-size chunks that may give written chunks back for reuse. */
-export interface ChunkSink {
-  /** Name used in errors. */
-  readonly name: string;
-  /** An empty chunk of the sink's chunk size: a recycled one when available. */
-  take(): Buffer;
-  /** Queues `chunk[0, length)`; the chunk belongs to the sink until it gives it back via take(). */
-  write(chunk: Buffer, length: number): void;
-  /** True while the producer should `await drain()`. */
-  readonly full: boolean;
-  /** Resolves once there is room; rejects with the first write failure. */
-  drain(): Promise<void>;
-  /** Writes everything queued and releases the destination. */
-  close(): Promise<void>;
-}
-
-/** Chunks a file sink may have queued or being written before it reports full. */
-const IN_FLIGHT = 3;
-
-/**
- * A file written one chunk at a time, in order, its chunks recycled once written. (Writing each
- * chunk at its own offset, several at once, was measured too: no faster, as the kernel
- * serialises writes to one file anyway.)
- */
-class RecyclingFileSink implements ChunkSink {
-  readonly name: string;
-  private readonly handle: FileHandle;
-  private readonly chunkSize: number;
-  private readonly spare: Buffer[] = [];
-  private readonly queue: Promise<void>[] = [];
-  private tail: Promise<void> = Promise.resolve();
-
-  constructor(handle: FileHandle, name: string, chunkSize: number) {
-    this.handle = handle;
-    this.name = name;
-    this.chunkSize = chunkSize;
-  }
-
-  take(): Buffer {
-    return this.spare.pop() ?? Buffer.allocUnsafe(this.chunkSize);
-  }
-
-  get full(): boolean {
-    return this.queue.length >= IN_FLIGHT;
-  }
-
-  write(chunk: Buffer, length: number): void {
-    const done = this.tail
-      .then(() => this.writeAll(chunk, length))
-      .then(() => {
-        this.queue.shift();
-        if (chunk.length === this.chunkSize) this.spare.push(chunk);
-      });
-    // Marked handled here; the failure reaches whoever awaits drain() or close().
-    done.catch(() => undefined);
-    this.tail = done;
-    this.queue.push(done);
-  }
-
-  async drain(): Promise<void> {
-    while (this.queue.length >= IN_FLIGHT) await this.queue[0];
-  }
-
-  async close(): Promise<void> {
-    try {
-      await this.tail;
-    } finally {
-      await this.handle.close();
-    }
-  }
-
-  private async writeAll(chunk: Buffer, length: number): Promise<void> {
-    let done = 0;
-    try {
-      while (done < length) {
-        const { bytesWritten } = await this.handle.write(chunk, done, length - done);
-        done += bytesWritten;
-      }
-    } catch (cause) {
-      throw new AppError(ErrorCode.StorageIo, `${this.name}: write failed`, { cause });
-    }
-  }
-}
-
-/** Any {@link ByteSink}: it keeps each chunk, so every chunk is a new one. */
-class HandOverSink implements ChunkSink {
-  readonly name: string;
-  private readonly sink: ByteSink;
-  private readonly chunkSize: number;
-
-  constructor(sink: ByteSink, chunkSize: number) {
-    this.sink = sink;
-    this.name = sink.name;
-    this.chunkSize = chunkSize;
-  }
-
-  take(): Buffer {
-    return Buffer.allocUnsafe(this.chunkSize);
-  }
-
-  get full(): boolean {
-    return this.sink.full;
-  }
-
-  write(chunk: Buffer, length: number): void {
-    this.sink.write(chunk.subarray(0, length));
-  }
-
-  drain(): Promise<void> {
-    return this.sink.drain();
-  }
-
-  close(): Promise<void> {
-    return this.sink.close();
-  }
+/** The output a set of inputs calls for. */
+export interface OutputPlan {
+  /** "pcap" when every input has one and the same link type, else "pcapng". */
+  readonly format: "pcap" | "pcapng";
+  /** Link types of the inputs, in order of first appearance (one for classic output). */
+  readonly linkTypes: readonly number[];
+  /** Nanosecond classic output (pcapng output is always nanosecond). */
+  readonly nanosecond: boolean;
+  /** Snapshot length the header advertises: the inputs' largest, as mergecap writes. */
+  readonly headerSnaplen: number;
+  /** Records are cut to this many bytes: the caller's `snaplen`, else never (MAX_CAPLEN). */
+  readonly cut: number;
 }
 
 /**
- * A chunk sink for `target`: a path is created (or truncated) and gets recycled chunks; a file
- * descriptor, Writable or ByteSink is wrapped as the format layer would.
+ * Chooses the output for `readers` (the inputs that opened). `snaplen` cuts records like
+ * `mergecap -s`; `emptyLinkType` is the link type of a merge with no readable input.
  */
-export async function toChunkSink(target: WriteTarget, chunkSize: number): Promise<ChunkSink> {
-  if (typeof target !== "string") return new HandOverSink(await toByteSink(target), chunkSize);
-  try {
-    return new RecyclingFileSink(await open(target, "w"), target, chunkSize);
-  } catch (cause) {
-    throw new AppError(ErrorCode.StorageIo, `${target}: cannot create`, { cause });
+export function planOutput(
+  readers: readonly CaptureReader[],
+  snaplen: number | undefined,
+  emptyLinkType: number = LinkType.ETHERNET,
+): OutputPlan {
+  const linkTypes: number[] = [];
+  let nanosecond = false;
+  let largest = 0;
+  for (const reader of readers) {
+    for (const type of reader.linkTypes) if (!linkTypes.includes(type)) linkTypes.push(type);
+    if (reader.nanosecond) nanosecond = true;
+    largest = Math.max(largest, reader.snaplen === 0 ? MAX_CAPLEN : Math.min(reader.snaplen, MAX_CAPLEN));
   }
+  const cut = snaplen === undefined ? MAX_CAPLEN : Math.max(1, Math.min(snaplen, MAX_CAPLEN));
+  const headerSnaplen = snaplen === undefined ? largest || MAX_CAPLEN : cut;
+  if (linkTypes.length === 0) linkTypes.push(emptyLinkType);
+  const format = linkTypes.length === 1 ? "pcap" : "pcapng";
+  return { format, linkTypes, nanosecond, headerSnaplen, cut };
+}
+
+/** What each input must satisfy for this output (see {@link InputRules}). */
+export function inputRules(plan: OutputPlan, reader: CaptureReader): InputRules {
+  const classic = plan.format === "pcap";
+  return {
+    linkType: classic ? (plan.linkTypes[0] as number) : -1,
+    maxSec: classic ? CLASSIC_MAX_SEC : PCAPNG_MAX_SEC,
+    rawCopy:
+      classic && reader.format === "pcap" && reader.littleEndian && reader.nanosecond === plan.nanosecond,
+    snaplen: plan.cut,
+  };
+}
+
+/** The writer a merge uses: classic (with the raw path) or pcapng. */
+export type MergeWriter = PcapWriter | PcapngWriter;
+
+/** Opens `target` and writes the file header (and pcapng interfaces) for `plan`. */
+export function createMergeWriter(
+  target: WriteTarget,
+  plan: OutputPlan,
+  chunkSize: number,
+): Promise<MergeWriter> {
+  if (plan.format === "pcap") {
+    return createPcapWriter(target, {
+      linkType: plan.linkTypes[0] as number,
+      nanosecond: plan.nanosecond,
+      snaplen: plan.headerSnaplen,
+      cut: plan.cut,
+      chunkSize,
+    });
+  }
+  // Interface snaplen 0 means "not limited": records are only cut when the caller asked for it.
+  const ifaceSnaplen = plan.cut === MAX_CAPLEN ? 0 : plan.cut;
+  return createPcapngWriter(target, {
+    snaplen: plan.cut,
+    chunkSize,
+    interfaces: plan.linkTypes.map((linkType) => ({ linkType, snaplen: ifaceSnaplen })),
+  });
 }

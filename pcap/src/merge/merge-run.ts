@@ -6,10 +6,10 @@
  */
 import { setImmediate as yieldToLoop } from "node:timers/promises";
 import { AppError, ErrorCode } from "@pcapfleet/core/errors";
+import { CLASSIC_RECORD_HEADER, PcapWriter } from "../format/index.js";
 import { emptyRecord, type PacketRecord } from "../types.js";
-import { CLASSIC_RECORD_HEADER, type MergeInput, STRIDE } from "./merge-input.js";
-import type { MergeWriter, OutputPlan } from "./merge-output.js";
-import { ClassicMergeWriter } from "./merge-output.js";
+import { type MergeInput, STRIDE } from "./merge-input.js";
+import type { MergeWriter, OutputPlan } from "./merge-io.js";
 import type { TimeHeap } from "./time-heap.js";
 
 /**
@@ -30,8 +30,6 @@ export interface RunLimits {
   signal: AbortSignal | null;
 }
 
-/** pcapng Enhanced Packet Block bytes besides the (padded) data. */
-const EPB_OVERHEAD = 32;
 /** Runs between two looks at the abort signal and the clock, besides each refill. */
 const CHECK_MASK = 1023;
 /** Longest the merge keeps the event loop to itself, in milliseconds. */
@@ -45,9 +43,8 @@ export class MergeRun {
   private readonly heap: TimeHeap;
   private readonly inputs: (MergeInput | undefined)[];
   private readonly writer: MergeWriter;
-  private readonly raw: ClassicMergeWriter | null;
+  private readonly raw: PcapWriter | null;
   private readonly pcapng: boolean;
-  private readonly cut: number;
   private readonly limits: RunLimits;
   private readonly rec: PacketRecord = emptyRecord();
 
@@ -64,9 +61,8 @@ export class MergeRun {
     this.inputs = [];
     for (const input of inputs) this.inputs[input.index] = input;
     this.writer = writer;
-    this.raw = writer instanceof ClassicMergeWriter ? writer : null;
+    this.raw = writer instanceof PcapWriter ? writer : null;
     this.pcapng = plan.format === "pcapng";
-    this.cut = plan.cut;
     this.limits = limits;
     this.bytes = writer.bytesWritten;
   }
@@ -122,7 +118,7 @@ export class MergeRun {
       limRank = heap.rank[runnerUp] as number;
     }
     const { maxBytes, maxPackets, onPacket } = this.limits;
-    const cut = this.cut;
+    const writer = this.writer;
     const pcapng = this.pcapng;
     let bytes = this.bytes;
     let packets = this.packets;
@@ -136,8 +132,9 @@ export class MergeRun {
       const nsec = m[o + 1] as number;
       if (sec > limSec || (sec === limSec && (nsec > limNsec || (nsec === limNsec && rank > limRank)))) break;
       const caplen = m[o + 3] as number;
-      const length = Math.min(caplen, cut);
-      const size = pcapng ? EPB_OVERHEAD + ((length + 3) & ~3) : CLASSIC_RECORD_HEADER + length;
+      const raw = m[o + 9] === 1;
+      // A raw record is already in output form (never cut): its size is the bytes it spans.
+      const size = raw ? CLASSIC_RECORD_HEADER + caplen : writer.recordBytes(caplen);
       if (packets >= maxPackets || bytes + size > maxBytes) {
         capped = true;
         break;
@@ -145,24 +142,24 @@ export class MergeRun {
       packets += 1;
       bytes += size;
       if (onPacket !== null) onPacket(this.load(buf, m, o), index);
-      if (m[o + 9] === 1) {
+      if (raw) {
         const start = (m[o + 2] as number) - CLASSIC_RECORD_HEADER;
         if (start !== runEnd) {
-          if (runEnd >= 0) (this.raw as ClassicMergeWriter).writeRecords(buf, runStart, runEnd);
+          if (runEnd >= 0) (this.raw as PcapWriter).writeRecords(buf, runStart, runEnd);
           runStart = start;
         }
-        runEnd = start + CLASSIC_RECORD_HEADER + caplen;
+        runEnd = start + size;
       } else {
         if (runEnd >= 0) {
-          (this.raw as ClassicMergeWriter).writeRecords(buf, runStart, runEnd);
+          (this.raw as PcapWriter).writeRecords(buf, runStart, runEnd);
           runEnd = -1;
         }
-        this.writer.write(onPacket !== null ? this.rec : this.load(buf, m, o));
+        writer.write(onPacket !== null ? this.rec : this.load(buf, m, o));
         // pcapng adds an interface for a link type first seen now: count its bytes too.
-        if (pcapng) bytes = this.writer.bytesWritten;
+        if (pcapng) bytes = writer.bytesWritten;
       }
     }
-    if (runEnd >= 0) (this.raw as ClassicMergeWriter).writeRecords(buf, runStart, runEnd);
+    if (runEnd >= 0) (this.raw as PcapWriter).writeRecords(buf, runStart, runEnd);
     input.packets += p - input.pos;
     input.pos = p;
     this.packets = packets;

@@ -5,17 +5,39 @@
  * holds few open files at any time.
  */
 
-import { openCapture } from "../format/open.js";
-import type { CaptureIndex } from "../index-file/capture-index.js";
-import { loadIndex } from "../index-file/store.js";
+import type { CaptureReader } from "../format/capture-reader.js";
+import { openCapture, openSource } from "../format/open.js";
+import { ALL_CANDIDATES, type Candidates } from "../index-file/candidates.js";
+import { IndexFormatError } from "../index-file/codec.js";
+import { asyncIndexFs, syncIndexFs } from "../index-file/index-fs.js";
+import { discardIndex, openIndexView } from "../index-file/store.js";
 import type { FilterPlan } from "../plan/filter-terms.js";
 import { LinkType } from "../types.js";
 import { type BatchSource, LocalSource } from "./batch-source.js";
 import { type CaptureFile, reasonOf, type SkippedFile } from "./catalogue.js";
 import { effectiveSnaplen, type FilterKey, FilterSet } from "./filter-set.js";
-import { type FileReadPlan, planIndexed, planScan, SCAN_CHUNK, type SliceWindow } from "./plan.js";
-import { type FilterLookup, isFileFailure, type OutputRules, RecordScan } from "./record-scan.js";
+import {
+  COALESCE_GAP,
+  type FileReadPlan,
+  planFromIndex,
+  planScan,
+  RangeKind,
+  SCAN_CHUNK,
+  type SliceWindow,
+  SYNC_COALESCE_GAP,
+} from "./plan.js";
+import { openSyncSource } from "./read-source.js";
+import {
+  type DirectReads,
+  type FilterLookup,
+  isFileFailure,
+  type OutputRules,
+  RecordScan,
+} from "./record-scan.js";
 import type { SliceOutputPlan } from "./slice-output.js";
+
+/** Reader buffer of a synchronously read file whose plan has only candidate ranges. */
+const CANDIDATE_CHUNK = 16 * 1024;
 
 /** Settings shared by every file of a slice. */
 export interface OpenerSettings {
@@ -24,6 +46,8 @@ export interface OpenerSettings {
   readonly filterPlan: FilterPlan;
   readonly stateDir: string | undefined;
   readonly rules: OutputRules;
+  /** Read captures with synchronous reads on the calling thread (see read-source.ts). */
+  readonly syncReads: boolean;
 }
 
 /** A file ready to merge, or why it was not opened (source null and skip null: nothing to read). */
@@ -77,7 +101,25 @@ export class FileOpener {
       return { source: null, skip: { path: file.path, reason: first.ok ? "" : first.error.message } };
     }
     try {
-      const reader = await openCapture(file.path, { chunkSize: SCAN_CHUNK });
+      let reader: CaptureReader;
+      let direct: DirectReads | null = null;
+      if (this.settings.syncReads) {
+        const source = openSyncSource(file.path);
+        // Candidate-only plans of classic files bypass the reader's buffer: keep it small.
+        const onlyCandidates = plan.ranges.every((range) => range.kind === RangeKind.Candidates);
+        reader = await openSource(source, { chunkSize: onlyCandidates ? CANDIDATE_CHUNK : SCAN_CHUNK });
+        if (reader.format === "pcap") {
+          const layout = {
+            name: reader.name,
+            littleEndian: reader.littleEndian,
+            nanosecond: reader.nanosecond,
+            linkType: reader.linkTypes[0] ?? LinkType.ETHERNET,
+          };
+          direct = { source, layout };
+        }
+      } else {
+        reader = await openCapture(file.path, { chunkSize: SCAN_CHUNK });
+      }
       const snaplen = effectiveSnaplen(reader.snaplen);
       const scan = new RecordScan(
         reader,
@@ -86,6 +128,7 @@ export class FileOpener {
         snaplen,
         this.lookup,
         this.settings.rules,
+        direct,
       );
       return { source: new LocalSource(order, file.path, reader, scan), skip: null };
     } catch (error) {
@@ -94,15 +137,36 @@ export class FileOpener {
     }
   }
 
-  /** What to read of `file`: by its index when there is a usable one, else a scan. */
+  /**
+   * What to read of `file`: by its index when there is a usable one, else a scan. Only the
+   * parts of the index the window and the filter need are read (see `IndexView`).
+   */
   async plan(file: CaptureFile): Promise<FileReadPlan> {
-    const { stateDir, window, filterPlan } = this.settings;
-    let index: CaptureIndex | undefined;
-    if (stateDir !== undefined) {
-      // An unreadable index is no index: the file is scanned instead.
-      index = await loadIndex(stateDir, file.path).catch(() => undefined);
+    const { stateDir, window, filterPlan, syncReads } = this.settings;
+    if (stateDir === undefined) return planScan(file, window);
+    // An unreadable index is no index: the file is scanned instead.
+    const fs = syncReads ? syncIndexFs : asyncIndexFs;
+    const view = await openIndexView(stateDir, file.path, { fs }).catch(() => undefined);
+    if (view === undefined) return planScan(file, window);
+    try {
+      const { from, to } = window;
+      const blocks = view.blocksInWindow(from.sec, from.nsec, to.sec, to.nsec);
+      let narrowed: Candidates = ALL_CANDIDATES;
+      if (blocks.length > 0) {
+        try {
+          narrowed = await view.candidates(filterPlan);
+        } catch (error) {
+          // A posting list that cannot be read is no index either; a damaged one goes (as
+          // loadIndex does with damaged files).
+          if (error instanceof IndexFormatError) await discardIndex(view);
+          return planScan(file, window);
+        }
+      }
+      const gap = syncReads ? SYNC_COALESCE_GAP : COALESCE_GAP;
+      return planFromIndex(view.header, blocks, narrowed, window, file.size, gap);
+    } finally {
+      await view.close();
     }
-    return index === undefined ? planScan(file, window) : planIndexed(index, window, filterPlan, file.size);
   }
 }
 

@@ -25,12 +25,14 @@ export {
   consideredFiles,
   type FileReadPlan,
   mayOverlap,
+  planFromIndex,
   planIndexed,
   planScan,
   RangeKind,
   REORDER_SLACK_S,
   type ReadRange,
   type SliceWindow,
+  SYNC_COALESCE_GAP,
   stopInstant,
 } from "./plan.js";
 export { type SliceOptions, type SliceProgress, type SliceResult, sliceStore } from "./slice.js";

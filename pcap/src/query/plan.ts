@@ -3,7 +3,9 @@
  * each to read (index time blocks, index candidate records, or a plain scan). Pure functions over
  * the catalogue and the indexes, so every decision is unit-tested without reading a capture.
  */
+import { ALL_CANDIDATES, type Candidates } from "../index-file/candidates.js";
 import type { CaptureIndex } from "../index-file/capture-index.js";
+import type { IndexHeader } from "../index-file/index-data.js";
 import type { ByteRange } from "../index-file/time-blocks.js";
 import type { FilterPlan } from "../plan/filter-terms.js";
 import type { CaptureFile } from "./catalogue.js";
@@ -19,8 +21,19 @@ import { addSeconds, compareInstant, type Instant } from "./time.js";
  */
 export const REORDER_SLACK_S = 10;
 
-/** Candidate records closer than this are read in one go: reading the gap beats another I/O. */
+/**
+ * Candidate records closer than this are read in one go: reading the gap beats another I/O. This
+ * is the figure for reads through the libuv thread pool (tens of microseconds per round trip).
+ */
 export const COALESCE_GAP = 128 * 1024;
+
+/**
+ * The same for synchronous reads (`syncReads`): a `pread` from the page cache costs a microsecond
+ * or two, the time it takes to copy ~8-16 KB, so only near neighbours share a read. Measured on
+ * the benchmark ring's selective query (46 000 candidates): 4, 8, 16 and 32 KB within noise of
+ * each other (23 000 reads of 5 KB at 8 KB, 13 000 of 18 KB at 16 KB); 0 and 128 KB clearly worse.
+ */
+export const SYNC_COALESCE_GAP = 16 * 1024;
 
 /** Read size per open file: few system calls, little memory per file (a few files are open at once). */
 export const SCAN_CHUNK = 512 * 1024;
@@ -35,7 +48,10 @@ export interface SliceWindow {
 export const RangeKind = {
   /** Every record of the range is tested (index time blocks: exact bounds, no early stop). */
   Blocks: 0,
-  /** Only the records at the plan's candidate offsets are tested. */
+  /**
+   * Only the records at the plan's candidate offsets inside the range are tested; candidates
+   * less than the plan's `runGap` bytes apart are read in one go (a run).
+   */
   Candidates: 1,
   /** Every record is tested, and the file ends at the first packet past the reorder slack. */
   Scan: 2,
@@ -61,6 +77,11 @@ export interface FileReadPlan {
   readonly bytes: number;
   /** True when an index shaped the plan. */
   readonly indexed: boolean;
+  /**
+   * Candidates closer than this many bytes share a read (see {@link COALESCE_GAP}, the default);
+   * set by plans with candidates.
+   */
+  readonly runGap?: number;
 }
 
 /** The empty plan: nothing of the file is read. */
@@ -97,29 +118,48 @@ export function planScan(file: CaptureFile, window: SliceWindow): FileReadPlan {
 
 /**
  * Reading a file with its index: the time blocks overlapping the window; within them only the
- * candidate records of `filterPlan` when the index narrows it (coalesced into runs); and the
- * unindexed tail of a file that grew since it was indexed (`size` is its size now).
+ * candidate records of `filterPlan` when the index narrows it (coalesced into runs of records
+ * less than `gap` bytes apart); and the unindexed tail of a file that grew since it was indexed
+ * (`size` is its size now).
  */
 export function planIndexed(
   index: CaptureIndex,
   window: SliceWindow,
   filterPlan: FilterPlan,
   size: number,
+  gap: number = COALESCE_GAP,
 ): FileReadPlan {
   const { from, to } = window;
   const blocks = index.blocksInWindow(from.sec, from.nsec, to.sec, to.nsec);
+  // Candidates are only worth computing when some block can hold packets of the window.
+  const narrowed = blocks.length > 0 ? index.candidates(filterPlan) : ALL_CANDIDATES;
+  return planFromIndex(index.header, blocks, narrowed, window, size, gap);
+}
+
+/**
+ * {@link planIndexed} from its parts: the index header, the blocks that overlap the window and
+ * the candidates of the filter (for an index read piece by piece, see `IndexView`). Candidate
+ * ranges are the blocks' ranges, not one range per run of candidates: a selective filter has
+ * tens of thousands of runs per file, and the reader forms them as it goes (`RecordScan`,
+ * `CandidateReads`), so planning allocates nothing per run.
+ */
+export function planFromIndex(
+  header: IndexHeader,
+  blocks: readonly ByteRange[],
+  narrowed: Candidates,
+  window: SliceWindow,
+  size: number,
+  gap: number = COALESCE_GAP,
+): FileReadPlan {
   const ranges: ReadRange[] = [];
   let candidates: Float64Array | null = null;
   let bytes = 0;
   if (blocks.length > 0) {
-    const narrowed = index.candidates(filterPlan);
     if (narrowed.kind === "offsets") {
-      const runs = candidateRuns(blocks, narrowed.offsets, COALESCE_GAP);
-      candidates = runs.offsets;
-      for (const run of runs.ranges) {
-        ranges.push({ start: run.start, end: run.end, kind: RangeKind.Candidates });
-        bytes += run.end - run.start;
-      }
+      candidates = inBlocks(blocks, narrowed.offsets);
+      for (const block of blocks)
+        ranges.push({ start: block.start, end: block.end, kind: RangeKind.Candidates });
+      bytes += runBytes(candidates, gap);
     } else {
       for (const block of blocks) {
         ranges.push({ start: block.start, end: block.end, kind: RangeKind.Blocks });
@@ -127,14 +167,14 @@ export function planIndexed(
       }
     }
   }
-  const h = index.header;
+  const h = header;
   const stop = stopInstant(window);
   const tailMayOverlap = h.packets === 0 || compareInstant({ sec: h.maxSec, nsec: h.maxNsec }, stop) < 0;
   if (size > h.indexedEnd && tailMayOverlap) {
     ranges.push({ start: h.indexedEnd, end: Number.POSITIVE_INFINITY, kind: RangeKind.Scan });
     bytes += size - h.indexedEnd;
   }
-  return { ranges, candidates, bytes, indexed: true };
+  return { ranges, candidates, bytes, indexed: true, runGap: gap };
 }
 
 /**
@@ -147,29 +187,59 @@ export function candidateRuns(
   offsets: Float64Array,
   gap: number,
 ): { ranges: ByteRange[]; offsets: Float64Array } {
-  const kept = new Float64Array(offsets.length);
-  let n = 0;
+  const kept = inBlocks(blocks, offsets);
+  const ranges: ByteRange[] = [];
+  forEachRun(kept, gap, (first, last) => {
+    ranges.push({ start: first, end: last + 1 });
+  });
+  return { ranges, offsets: kept === offsets ? kept.slice() : kept };
+}
+
+/** The offsets (ascending) that fall inside one of `blocks` (in file order, not overlapping). */
+export function inBlocks(blocks: readonly ByteRange[], offsets: Float64Array): Float64Array {
+  const only = blocks.length === 1 ? (blocks[0] as ByteRange) : undefined;
+  const n = offsets.length;
+  // The usual whole-file window: one range holding every candidate.
+  if (
+    n === 0 ||
+    (only !== undefined && (offsets[0] as number) >= only.start && (offsets[n - 1] as number) < only.end)
+  )
+    return offsets;
+  const kept = new Float64Array(n);
+  let k = 0;
   let b = 0;
-  for (let i = 0; i < offsets.length && b < blocks.length; i++) {
+  for (let i = 0; i < n && b < blocks.length; i++) {
     const offset = offsets[i] as number;
     while (b < blocks.length && (blocks[b] as ByteRange).end <= offset) b++;
     const block = blocks[b];
-    if (block !== undefined && offset >= block.start) kept[n++] = offset;
+    if (block !== undefined && offset >= block.start) kept[k++] = offset;
   }
-  const ranges: ByteRange[] = [];
-  let start = -1;
+  return kept.slice(0, k);
+}
+
+/** Bytes the runs of `offsets` span: `last + 1 - first` per run of candidates less than `gap` apart. */
+export function runBytes(offsets: Float64Array, gap: number): number {
+  let bytes = 0;
+  forEachRun(offsets, gap, (first, last) => {
+    bytes += last + 1 - first;
+  });
+  return bytes;
+}
+
+/** Calls `run(first, last)` for each run of `offsets` (ascending) less than `gap` bytes apart. */
+function forEachRun(offsets: Float64Array, gap: number, run: (first: number, last: number) => void): void {
+  let first = -1;
   let last = -1;
-  for (let i = 0; i < n; i++) {
-    const offset = kept[i] as number;
-    if (start >= 0 && offset - last > gap) {
-      ranges.push({ start, end: last + 1 });
-      start = -1;
+  for (let i = 0; i < offsets.length; i++) {
+    const offset = offsets[i] as number;
+    if (first >= 0 && offset - last > gap) {
+      run(first, last);
+      first = -1;
     }
-    if (start < 0) start = offset;
+    if (first < 0) first = offset;
     last = offset;
   }
-  if (start >= 0) ranges.push({ start, end: last + 1 });
-  return { ranges, offsets: kept.slice(0, n) };
+  if (first >= 0) run(first, last);
 }
 
 /** The files of a slice, in merge order, that may contribute to `window` before any index is read. */

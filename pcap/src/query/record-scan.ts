@@ -7,9 +7,18 @@
 import { AppError, ErrorCode } from "@pcapfleet/core/errors";
 import type { FilterPredicate } from "../filter/jit.js";
 import type { CaptureReader } from "../format/capture-reader.js";
-import { type PacketRecord, PcapFormatError } from "../types.js";
+import { emptyRecord, type PacketRecord, PcapFormatError } from "../types.js";
+import { CandidateReads, type ClassicLayout, RunEnd } from "./candidate-reads.js";
 import { reasonOf } from "./catalogue.js";
-import { type FileReadPlan, RangeKind, type SliceWindow, stopInstant } from "./plan.js";
+import {
+  COALESCE_GAP,
+  type FileReadPlan,
+  RangeKind,
+  type ReadRange,
+  type SliceWindow,
+  stopInstant,
+} from "./plan.js";
+import type { SyncReader } from "./read-source.js";
 
 /** The filter for a link type: a predicate, null (matches all), or the reason it cannot run. */
 export type FilterLookup = (
@@ -26,18 +35,25 @@ export interface OutputRules {
   readonly maxSec: number;
 }
 
+/** A classic pcap file read synchronously: candidate ranges then bypass the reader. */
+export interface DirectReads {
+  readonly source: SyncReader;
+  readonly layout: ClassicLayout;
+}
+
 /** Scans the planned ranges of one open capture. */
 export class RecordScan {
   /** Why the file ended early (corrupt record, I/O failure, unusable filter), else null. */
   error: string | null = null;
-  /** Capture bytes gone through. */
-  bytesRead = 0;
   /** Called for each matching record (the reader's cursor); return false to end the current batch. */
   onMatch: (rec: PacketRecord) => boolean = () => true;
   private readonly reader: CaptureReader;
   private readonly ranges: FileReadPlan["ranges"];
   private readonly cands: Float64Array;
+  private readonly runGap: number;
   private ci = 0;
+  /** Bytes of the ranges read through the reader. */
+  private rangeBytes = 0;
   private next = 0;
   private open = false;
   private done = false;
@@ -59,8 +75,14 @@ export class RecordScan {
   private readonly seenTypes: number[] = [];
   private readonly seenTests: (FilterPredicate | null)[] = [];
   private readonly visit: (rec: PacketRecord) => boolean;
+  /** The candidate fast path (see candidate-reads.ts), or null. */
+  private readonly direct: CandidateReads | null;
+  private directBytes = 0;
 
-  /** Prepares a scan of `reader` (positioned at its first record) following `plan`. */
+  /**
+   * Prepares a scan of `reader` (positioned at its first record) following `plan`. With
+   * `direct`, candidate ranges are read by {@link CandidateReads} instead of the reader.
+   */
   constructor(
     reader: CaptureReader,
     plan: FileReadPlan,
@@ -68,10 +90,12 @@ export class RecordScan {
     snaplen: number,
     lookup: FilterLookup,
     rules: OutputRules,
+    direct: DirectReads | null = null,
   ) {
     this.reader = reader;
     this.ranges = plan.ranges;
     this.cands = plan.candidates ?? new Float64Array(0);
+    this.runGap = plan.runGap ?? COALESCE_GAP;
     this.fromSec = window.from.sec;
     this.fromNsec = window.from.nsec;
     this.toSec = window.to.sec;
@@ -83,11 +107,28 @@ export class RecordScan {
     this.lookup = lookup;
     this.rules = rules;
     this.visit = (rec) => this.check(rec);
+    this.direct =
+      direct === null || this.cands.length === 0
+        ? null
+        : new CandidateReads(
+            direct.source,
+            direct.layout,
+            this.cands,
+            this.runGap,
+            plan.bytes,
+            emptyRecord(),
+            (rec) => this.accept(rec),
+          );
   }
 
   /** True once every range is read (or the file ended early). */
   get finished(): boolean {
     return this.done;
+  }
+
+  /** Capture bytes gone through. */
+  get bytesRead(): number {
+    return this.rangeBytes + this.directBytes;
   }
 
   /**
@@ -97,6 +138,10 @@ export class RecordScan {
    */
   async step(): Promise<boolean> {
     while (!this.done) {
+      if (!this.open && this.direct !== null && this.nextIsCandidates()) {
+        if (this.stepDirect(this.direct) > 0) return !this.done;
+        continue;
+      }
       if (!this.open && !(await this.openNext())) break;
       let visited = 0;
       try {
@@ -115,22 +160,96 @@ export class RecordScan {
     return false;
   }
 
+  /** True when a candidate is left inside `range`. */
+  private candidateIn(range: ReadRange): boolean {
+    return this.ci < this.cands.length && (this.cands[this.ci] as number) < range.end;
+  }
+
+  /** Skips candidate ranges with nothing left to test; true when the next range is a candidate range. */
+  private nextIsCandidates(): boolean {
+    let range = this.ranges[this.next];
+    while (range !== undefined && range.kind === RangeKind.Candidates && !this.candidateIn(range)) {
+      range = this.ranges[++this.next];
+    }
+    if (range === undefined) this.done = true;
+    return range !== undefined && range.kind === RangeKind.Candidates;
+  }
+
+  /**
+   * Reads consecutive candidate ranges with the fast path into one batch, until the batch is
+   * full or a range of another kind comes. Returns the number of candidate records tested.
+   */
+  private stepDirect(direct: CandidateReads): number {
+    direct.begin();
+    direct.ci = this.ci;
+    const before = direct.bytesRead;
+    let visited = 0;
+    try {
+      for (;;) {
+        const range = this.ranges[this.next];
+        if (range === undefined || range.kind !== RangeKind.Candidates) {
+          if (range === undefined) this.done = true;
+          break;
+        }
+        const from = direct.ci;
+        const end = direct.read(range.end);
+        visited += direct.ci - from;
+        if (end === RunEnd.Full) break;
+        if (end === RunEnd.Stopped) {
+          if (this.error !== null) this.done = true;
+          break;
+        }
+        if (end === RunEnd.Truncated) {
+          this.done = true;
+          break;
+        }
+        this.next++;
+        if (this.next >= this.ranges.length) {
+          this.done = true;
+          break;
+        }
+      }
+    } catch (error) {
+      if (!isFileFailure(error)) throw error;
+      this.error = reasonOf(error);
+      this.done = true;
+    } finally {
+      this.ci = direct.ci;
+      this.directBytes += direct.bytesRead - before;
+    }
+    return visited;
+  }
+
   private async openNext(): Promise<boolean> {
     let range = this.ranges[this.next];
-    // Candidate ranges after the last candidate have nothing to test.
-    while (range !== undefined && range.kind === RangeKind.Candidates && this.ci >= this.cands.length) {
+    // Candidate ranges without a candidate left inside have nothing to test.
+    while (range !== undefined && range.kind === RangeKind.Candidates && !this.candidateIn(range)) {
       range = this.ranges[++this.next];
     }
     if (range === undefined) {
       this.done = true;
       return false;
     }
-    this.next++;
+    let start = range.start;
+    let end = range.end;
+    if (range.kind === RangeKind.Candidates) {
+      // The next run of candidates less than runGap apart; the range is left once it has none.
+      const cands = this.cands;
+      let i = this.ci;
+      start = cands[i] as number;
+      let last = start;
+      while (++i < cands.length && (cands[i] as number) < end && (cands[i] as number) - last <= this.runGap) {
+        last = cands[i] as number;
+      }
+      end = last + 1;
+    } else {
+      this.next++;
+    }
     const reader = this.reader;
-    reader.setEnd(range.end);
-    if (range.start >= 0) {
+    reader.setEnd(end);
+    if (start >= 0) {
       try {
-        await reader.seek(range.start);
+        await reader.seek(start);
       } catch (error) {
         if (!isFileFailure(error)) throw error;
         this.error = reasonOf(error);
@@ -148,7 +267,7 @@ export class RecordScan {
   private closeRange(): void {
     if (!this.open) return;
     this.open = false;
-    this.bytesRead += Math.max(0, this.reader.position - this.rangeStart);
+    this.rangeBytes += Math.max(0, this.reader.position - this.rangeStart);
     if (this.kind === RangeKind.Scan && this.stopRange) this.done = true;
     if (this.next >= this.ranges.length) this.done = true;
   }
@@ -168,15 +287,23 @@ export class RecordScan {
       if (cands[i] !== offset) return true;
       this.ci = i + 1;
     }
-    const sec = rec.tsSec;
-    const nsec = rec.tsNsec;
     if (
       this.kind === RangeKind.Scan &&
-      (sec > this.stopSec || (sec === this.stopSec && nsec >= this.stopNsec))
+      (rec.tsSec > this.stopSec || (rec.tsSec === this.stopSec && rec.tsNsec >= this.stopNsec))
     ) {
       this.stopRange = true;
       return false;
     }
+    return this.accept(rec);
+  }
+
+  /**
+   * The window, the filter and the output's rules, for a record that is to be tested; hands
+   * a match to `onMatch`. False when the file must end (the record breaks a rule).
+   */
+  private accept(rec: PacketRecord): boolean {
+    const sec = rec.tsSec;
+    const nsec = rec.tsNsec;
     if (sec < this.fromSec || (sec === this.fromSec && nsec < this.fromNsec)) return true;
     if (sec > this.toSec || (sec === this.toSec && nsec >= this.toNsec)) return true;
     if (rec.linkType !== this.linkType && !this.useLinkType(rec)) return false;

@@ -5,14 +5,14 @@
  * and bytes: the same records `tcpdump -w` would write after reading them.
  */
 import type { Writable } from "node:stream";
-import { ClassicMagic } from "../format/classic-reader.js";
-import { createPcapngWriter, type PcapngWriter } from "../format/pcapng-writer.js";
+import type { BufferedWriter } from "../format/chunked-output.js";
+import { CLASSIC_MAX_SEC, createPcapWriter, PcapWriter } from "../format/pcap-writer.js";
+import { createPcapngWriter, PCAPNG_MAX_SEC } from "../format/pcapng-writer.js";
 import type { ByteSink } from "../format/sink.js";
 import { emptyRecord, LinkType, MAX_CAPLEN, type PacketRecord } from "../types.js";
 import { META_STRIDE } from "./batch-source.js";
 import type { CaptureFile } from "./catalogue.js";
 import { effectiveSnaplen } from "./filter-set.js";
-import { OutputChunks } from "./output-chunks.js";
 import type { OutputRules } from "./record-scan.js";
 
 /** Where a slice goes: a path (created or truncated), a Writable, or a ByteSink. */
@@ -29,15 +29,6 @@ export interface SliceOutputPlan {
   /** Snapshot length of the header: the largest of the files', as mergecap writes. */
   readonly snaplen: number;
 }
-
-/** Largest second each output format holds. */
-const CLASSIC_MAX_SEC = 0xffff_ffff;
-const PCAPNG_MAX_SEC = 2 ** 34 - 1;
-/** Enhanced Packet Block bytes besides the padded data. */
-const EPB_OVERHEAD = 32;
-/** Classic pcap file header and record header lengths. */
-const CLASSIC_HEADER = 24;
-const CLASSIC_RECORD = 16;
 
 /**
  * Chooses the output for the files a slice reads (`files`); with none, for the whole store
@@ -73,31 +64,22 @@ export function outputRules(plan: SliceOutputPlan): OutputRules {
 }
 
 /**
- * Writes merged packets with the caps of a slice. Classic pcap (the usual case) is written here
- * into reused {@link OutputChunks}, little-endian, record by record as `tcpdump -w` writes them;
- * pcapng output (several link types) goes through the format package's writer.
+ * Writes merged packets with the caps of a slice, through the format layer's writers: classic
+ * pcap (the usual case), little-endian, record by record as `tcpdump -w` writes them, or pcapng.
  */
 export class SliceWriter {
   /** Packets written. */
   packets = 0;
-  private readonly chunks: OutputChunks | null;
-  private readonly pcapng: PcapngWriter | null;
-  private readonly nanosecond: boolean;
-  private readonly cut: number;
+  private readonly writer: BufferedWriter;
+  /** The writer when it is classic: packets then go in from the batch's numbers directly. */
+  private readonly classic: PcapWriter | null;
   private readonly maxBytes: number;
   private readonly maxPackets: number;
   private readonly rec: PacketRecord = emptyRecord();
 
-  private constructor(
-    chunks: OutputChunks | null,
-    pcapng: PcapngWriter | null,
-    plan: SliceOutputPlan,
-    caps: { maxBytes: number; maxPackets: number },
-  ) {
-    this.chunks = chunks;
-    this.pcapng = pcapng;
-    this.nanosecond = plan.nanosecond;
-    this.cut = plan.format === "pcap" ? plan.snaplen : MAX_CAPLEN;
+  private constructor(writer: BufferedWriter, caps: { maxBytes: number; maxPackets: number }) {
+    this.writer = writer;
+    this.classic = writer instanceof PcapWriter ? writer : null;
     this.maxBytes = caps.maxBytes;
     this.maxPackets = caps.maxPackets;
   }
@@ -108,39 +90,34 @@ export class SliceWriter {
     plan: SliceOutputPlan,
     caps: { maxBytes: number; maxPackets: number; end: boolean },
   ): Promise<SliceWriter> {
-    if (plan.format === "pcapng") {
-      const writer = await createPcapngWriter(target, {
-        interfaces: plan.linkTypes.map((linkType) => ({ linkType, snaplen: 0 })),
-        end: caps.end,
-      });
-      return new SliceWriter(null, writer, plan, caps);
-    }
-    const chunks = await OutputChunks.open(target, caps.end);
-    const out = chunks.buf;
-    out.writeUInt32LE(plan.nanosecond ? ClassicMagic.NanoLE : ClassicMagic.MicroLE, 0);
-    out.writeUInt16LE(2, 4);
-    out.writeUInt16LE(4, 6);
-    out.writeUInt32LE(0, 8);
-    out.writeUInt32LE(0, 12);
-    out.writeUInt32LE(plan.snaplen, 16);
-    out.writeUInt32LE(plan.linkTypes[0] ?? LinkType.ETHERNET, 20);
-    chunks.used = CLASSIC_HEADER;
-    return new SliceWriter(chunks, null, plan, caps);
+    const writer: BufferedWriter =
+      plan.format === "pcap"
+        ? await createPcapWriter(target, {
+            linkType: plan.linkTypes[0] ?? LinkType.ETHERNET,
+            nanosecond: plan.nanosecond,
+            snaplen: plan.snaplen,
+            end: caps.end,
+          })
+        : await createPcapngWriter(target, {
+            interfaces: plan.linkTypes.map((linkType) => ({ linkType, snaplen: 0 })),
+            end: caps.end,
+          });
+    return new SliceWriter(writer, caps);
   }
 
   /** Bytes of the output so far (headers included). */
   get bytes(): number {
-    return this.chunks !== null ? this.chunks.bytes : (this.pcapng as PcapngWriter).bytesWritten;
+    return this.writer.bytesWritten;
   }
 
   /** True when the caller should `await drain()`. */
   get needsDrain(): boolean {
-    return this.chunks !== null ? this.chunks.needsDrain : (this.pcapng as PcapngWriter).needsDrain;
+    return this.writer.needsDrain;
   }
 
   /** Waits for the destination to take what is queued. */
   drain(): Promise<void> {
-    return this.chunks !== null ? this.chunks.drain() : (this.pcapng as PcapngWriter).drain();
+    return this.writer.drain();
   }
 
   /**
@@ -150,40 +127,48 @@ export class SliceWriter {
   write(buf: Buffer, meta: Float64Array, i: number): boolean {
     const o = i * META_STRIDE;
     const caplen = meta[o + 3] as number;
-    const length = Math.min(caplen, this.cut);
-    const chunks = this.chunks;
-    const size = chunks !== null ? CLASSIC_RECORD + length : EPB_OVERHEAD + ((length + 3) & ~3);
-    if (this.packets >= this.maxPackets || this.bytes + size > this.maxBytes) return false;
+    const writer = this.writer;
+    if (this.packets >= this.maxPackets) return false;
+    // Without a byte cap (the usual case) the record's size is not even computed.
+    if (
+      this.maxBytes < Number.POSITIVE_INFINITY &&
+      writer.bytesWritten + writer.recordBytes(caplen) > this.maxBytes
+    ) {
+      return false;
+    }
     this.packets += 1;
-    if (chunks === null) {
-      const rec = this.rec;
-      rec.buf = buf;
-      rec.tsSec = meta[o] as number;
-      rec.tsNsec = meta[o + 1] as number;
-      rec.dataOffset = meta[o + 2] as number;
-      rec.caplen = caplen;
-      rec.origLen = meta[o + 4] as number;
-      rec.linkType = meta[o + 5] as number;
-      (this.pcapng as PcapngWriter).write(rec);
+    const classic = this.classic;
+    if (classic !== null) {
+      // The usual case, straight from the batch's numbers: filling a record first cost the
+      // slice 3% more instructions (callgrind, `tcp port 443` over 4 ring files).
+      const dataOffset = meta[o + 2] as number;
+      const origLen = meta[o + 4] as number;
+      const sec = meta[o] as number;
+      classic.writePacket(
+        buf,
+        dataOffset,
+        caplen,
+        origLen,
+        sec,
+        meta[o + 1] as number,
+        meta[o + 5] as number,
+      );
       return true;
     }
-    chunks.reserve(size);
-    const out = chunks.buf;
-    const at = chunks.used;
-    const nsec = meta[o + 1] as number;
-    out.writeUInt32LE(meta[o] as number, at);
-    // Microsecond output truncates, as libpcap does when it reads nanoseconds at µs precision.
-    out.writeUInt32LE(this.nanosecond ? nsec : Math.floor(nsec / 1000), at + 4);
-    out.writeUInt32LE(length, at + 8);
-    out.writeUInt32LE(meta[o + 4] as number, at + 12);
-    const start = meta[o + 2] as number;
-    buf.copy(out, at + CLASSIC_RECORD, start, start + length);
-    chunks.used = at + size;
+    const rec = this.rec;
+    rec.buf = buf;
+    rec.tsSec = meta[o] as number;
+    rec.tsNsec = meta[o + 1] as number;
+    rec.dataOffset = meta[o + 2] as number;
+    rec.caplen = caplen;
+    rec.origLen = meta[o + 4] as number;
+    rec.linkType = meta[o + 5] as number;
+    writer.write(rec);
     return true;
   }
 
   /** Flushes and closes the destination. Idempotent. */
   close(): Promise<void> {
-    return this.chunks !== null ? this.chunks.close() : (this.pcapng as PcapngWriter).close();
+    return this.writer.close();
   }
 }
