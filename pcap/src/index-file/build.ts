@@ -29,6 +29,12 @@ export interface BuildOptions {
   denseDivisor: number;
   /** Read size of the scan (default: the reader's). */
   chunkSize: number;
+  /**
+   * Sees every record the build indexes, once: an extension shows only the records after the
+   * previous index's end. The agent computes its subnet traffic summaries here, so indexing
+   * and summarising share one pass. The record is the reader's reused cursor: copy what you keep.
+   */
+  onRecord: ((record: PacketRecord) => void) | undefined;
 }
 
 /** Default packets per time block: 36 bytes per 256 packets keeps the time index negligible. */
@@ -76,7 +82,7 @@ export async function buildIndex(
   let indexedEnd: number;
   const dataStart = previous?.header.dataStart ?? reader.position;
   try {
-    indexedEnd = await scan.run(reader, size);
+    indexedEnd = await scan.run(reader, size, options.onRecord);
   } finally {
     await reader.close();
   }
@@ -175,7 +181,11 @@ class Scan {
   }
 
   /** Scans records that end by `limit`; returns the offset up to which records were indexed. */
-  async run(reader: CaptureReader, limit: number): Promise<number> {
+  async run(
+    reader: CaptureReader,
+    limit: number,
+    onRecord: ((record: PacketRecord) => void) | undefined,
+  ): Promise<number> {
     let stopAt = -1;
     const keys = this.keys;
     const blocks = this.blocks;
@@ -192,6 +202,7 @@ class Scan {
         keys.offset = offset;
         this.indexable = extractKeys(rec.buf, rec.dataOffset, rec.caplen, rec.linkType, keys);
       }
+      if (onRecord !== undefined) onRecord(rec);
       return true;
     };
     while (stopAt < 0 && (await reader.readBatch(visit)) > 0) {

@@ -88,7 +88,7 @@ export async function scanStores(dirs: readonly string[]): Promise<Catalogue> {
       const at = next++;
       const path = candidates[at] as string;
       try {
-        probed[at] = await probe(path);
+        probed[at] = await probeCaptureFile(path);
       } catch (error) {
         skipped.push({ path, reason: reasonOf(error) });
       }
@@ -157,9 +157,10 @@ async function walk(
 
 /**
  * Reads the header and first record of `path`. Resolves to undefined for a file that is not a
- * capture (by its magic), rejects for one that cannot be read or whose header is broken.
+ * capture (by its magic) or that vanished, rejects for one that cannot be read or whose header
+ * is broken. The agent's live catalogue probes files one at a time with it as they appear.
  */
-async function probe(path: string): Promise<CaptureFile | undefined> {
+export async function probeCaptureFile(path: string): Promise<CaptureFile | undefined> {
   let handle: FileHandle;
   try {
     handle = await open(path, "r");

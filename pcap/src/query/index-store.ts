@@ -7,6 +7,7 @@
 import { AppError, ErrorCode } from "@pcapfleet/core/errors";
 import { buildIndex } from "../index-file/build.js";
 import { loadIndex, saveIndex } from "../index-file/store.js";
+import type { PacketRecord } from "../types.js";
 import type { CaptureFile, SkippedFile } from "./catalogue.js";
 import { reasonOf } from "./catalogue.js";
 import { isFileFailure } from "./record-scan.js";
@@ -29,6 +30,11 @@ export interface IndexStoresOptions {
   readonly onFile?: (entry: IndexedFile) => void;
   /** Clock, for tests. Default Date.now. */
   readonly now?: () => number;
+  /**
+   * Sees every record newly indexed, once per record across runs (see `BuildOptions.onRecord`),
+   * with the file it belongs to. A reused cursor: copy what you keep.
+   */
+  readonly onRecord?: (record: PacketRecord, file: CaptureFile) => void;
 }
 
 /** What happened to one file. */
@@ -83,7 +89,11 @@ export async function indexStores(options: IndexStoresOptions): Promise<IndexSto
     let index: Awaited<ReturnType<typeof buildIndex>>;
     try {
       previous = await loadIndex(options.stateDir, file.path);
-      index = await buildIndex(file.path, { previous });
+      const onRecord = options.onRecord;
+      index = await buildIndex(file.path, {
+        previous,
+        onRecord: onRecord === undefined ? undefined : (record) => onRecord(record, file),
+      });
     } catch (error) {
       if (!isFileFailure(error)) throw error;
       skipped.push({ path: file.path, reason: reasonOf(error) });
