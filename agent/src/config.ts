@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { type ConfigSources, type EnvBinding, hostPort, loadConfig, parseList } from "@pcapfleet/core";
 import { z } from "zod";
+import { captureConfigSchema } from "./capture/capture-config.js";
 
 const logLevel = z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]);
 
@@ -21,6 +22,24 @@ export const agentConfigSchema = z
     heartbeatS: z.coerce.number().positive().max(3600).default(10),
     /** Directory of the agent's own state (indexes, heartbeat queue); never inside a store. */
     stateDir: z.string().min(1).default("./agent-state"),
+    /**
+     * host:port the collector should dial for this agent's CaptureService. Default: the listen
+     * address, with a wildcard host (0.0.0.0, ::) replaced by the host name.
+     */
+    advertiseAddress: hostPort.optional(),
+    /** Prefix lengths of the subnet traffic summaries sent with heartbeats. */
+    summaryPrefixV4: z.coerce.number().int().min(8).max(32).default(24),
+    summaryPrefixV6: z.coerce.number().int().min(16).max(128).default(64),
+    /** A capture file unmodified for this long is taken as closed and indexed. */
+    quietMs: z.coerce.number().int().min(0).max(3_600_000).default(5000),
+    /** Bound of the on-disk heartbeat queue kept while the collector is unreachable. */
+    queueMaxBytes: z.coerce
+      .number()
+      .int()
+      .min(65_536)
+      .default(64 * 1024 * 1024),
+    /** Own capture: one ring writer per entry (empty: the agent only reads its stores). */
+    capture: captureConfigSchema.default([]),
     logLevel: logLevel.default("info"),
   })
   .strict();
@@ -38,6 +57,7 @@ export const agentEnv: Readonly<Record<string, EnvBinding>> = {
   PCAPFLEET_HEARTBEAT_S: { path: "heartbeatS" },
   PCAPFLEET_STATE_DIR: { path: "stateDir" },
   PCAPFLEET_LOG_LEVEL: { path: "logLevel" },
+  PCAPFLEET_ADVERTISE_ADDRESS: { path: "advertiseAddress" },
 };
 
 /** Loads the agent's configuration from an optional YAML file and the environment (which wins). */

@@ -1,5 +1,8 @@
 import { type ConfigSources, type EnvBinding, hostPort, loadConfig } from "@pcapfleet/core";
 import { z } from "zod";
+import { authConfigSchema } from "./auth/config.js";
+import { partitionConfigSchema } from "./partitions/config.js";
+import { sensorThresholdsSchema } from "./sensors/thresholds.js";
 
 const logLevel = z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]);
 
@@ -28,6 +31,12 @@ export const collectorConfigSchema = z
     /** Password of `admin` created at first start; random and logged once when absent. */
     adminPassword: z.string().min(8, "must be at least 8 characters").optional(),
     logLevel: logLevel.default("info"),
+    /** Tokens, keys, login rate limits, LDAP. */
+    auth: authConfigSchema.prefault({}),
+    /** When a sensor counts as degraded or offline. */
+    sensorStatus: sensorThresholdsSchema.prefault({}),
+    /** Days each time-partitioned table keeps, and days of partitions created ahead. */
+    partitions: partitionConfigSchema.prefault({}),
   })
   .strict();
 

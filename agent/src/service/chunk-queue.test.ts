@@ -1,0 +1,76 @@
+import { createHash } from "node:crypto";
+import { AppError, ErrorCode } from "@pcapfleet/core";
+import { describe, expect, it } from "vitest";
+import { ChunkQueue, type OutputChunk } from "./chunk-queue.js";
+
+const CHUNK = 64 * 1024;
+
+/** Writes `sizes` bytes of a counting pattern while a consumer takes chunks. */
+async function run(
+  sizes: readonly number[],
+  skip: number,
+): Promise<{ all: Buffer; chunks: OutputChunk[]; queue: ChunkQueue }> {
+  const queue = new ChunkQueue(CHUNK, skip);
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const all = Buffer.alloc(total);
+  for (let i = 0; i < total; i++) all[i] = (i * 7) & 0xff;
+  const chunks: OutputChunk[] = [];
+  const consumer = (async () => {
+    for (;;) {
+      const chunk = await queue.take(() => false);
+      if (chunk === undefined) return;
+      chunks.push(chunk);
+    }
+  })();
+  let at = 0;
+  for (const size of sizes) {
+    queue.write(Buffer.from(all.subarray(at, at + size)));
+    at += size;
+    if (queue.full) await queue.drain();
+  }
+  await queue.close();
+  await consumer;
+  return { all, chunks, queue };
+}
+
+describe("ChunkQueue", () => {
+  it.each([
+    ["writes larger than a chunk", [1_048_576, 1_048_576, 12_345], 0],
+    ["writes smaller than a chunk", [24, 1000, 70_000, 5, 65_536, 3], 0],
+    ["a resume inside the first write", [1_048_576, 300_000], 100_001],
+    ["a resume across several writes", [24, 1000, 70_000, 5, 65_536, 3], 71_000],
+  ])("%s: exact chunks at the right offsets, the whole output hashed", async (_name, sizes, skip) => {
+    const { all, chunks, queue } = await run(sizes, skip);
+    expect(Buffer.concat(chunks.map((c) => c.data)).equals(all.subarray(skip))).toBe(true);
+    let offset = skip;
+    for (const [i, chunk] of chunks.entries()) {
+      expect(chunk.offset).toBe(offset);
+      if (i < chunks.length - 1) expect(chunk.data.length).toBe(CHUNK);
+      offset += chunk.data.length;
+    }
+    expect(queue.total).toBe(all.length);
+    expect(queue.digest()).toBe(createHash("sha256").update(all).digest("hex"));
+  });
+
+  it("asks the producer to wait while a chunk is queued, and fails a waiting drain", async () => {
+    const queue = new ChunkQueue(CHUNK, 0);
+    queue.write(Buffer.alloc(CHUNK * 3));
+    expect(queue.full).toBe(true);
+    const waiting = queue.drain();
+    await queue.take(() => false);
+    await queue.take(() => false);
+    expect(queue.full).toBe(true);
+    queue.fail(new AppError(ErrorCode.Cancelled, "slice cancelled"));
+    await expect(waiting).rejects.toMatchObject({ code: ErrorCode.Cancelled });
+    await expect(queue.drain()).rejects.toMatchObject({ code: ErrorCode.Cancelled });
+  });
+
+  it("lets a waiting consumer go when told to stop", async () => {
+    const queue = new ChunkQueue(CHUNK, 0);
+    let stopped = false;
+    const taking = queue.take(() => stopped);
+    stopped = true;
+    queue.poke();
+    await expect(taking).resolves.toBeUndefined();
+  });
+});

@@ -1,0 +1,155 @@
+/**
+ * Helpers of the CaptureService tests: rings generated with the engine's traffic synthesiser
+ * and written with the format fixtures, indexed with the engine's indexer; a catalogue of a
+ * fixed store that counts pins; and a real gRPC server and client on loopback.
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { create } from "@bufbuild/protobuf";
+import { createLogger, type Logger } from "@pcapfleet/core";
+import {
+  type CaptureFile,
+  type ClassicVariant,
+  classicFixture,
+  type FixturePacket,
+  generateTraffic,
+  indexStores,
+  scanStores,
+  type TrafficOptions,
+} from "@pcapfleet/pcap";
+import {
+  bindService,
+  CaptureService,
+  createChannel,
+  createClient,
+  createGrpcServer,
+  listen,
+  SensorStatusSchema,
+  type TypedClient,
+} from "@pcapfleet/proto";
+import { type BusyTasks, createBusyTasks } from "../tasks/busy-tasks.js";
+import { type CaptureServiceDeps, createCaptureService } from "./capture-service.js";
+
+/** First timestamp of generated rings. */
+export const START = 1_700_000_000;
+
+/** Writes `options`' traffic as `files` classic pcap files in `dir`, cycling through `variants`. */
+export async function writeRing(
+  dir: string,
+  options: Partial<TrafficOptions>,
+  files: number,
+  variants: readonly ClassicVariant[] = ["nsec-le", "usec-be"],
+): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const packets: FixturePacket[] = [...generateTraffic(options)].map((p) => ({
+    data: p.data,
+    tsSec: p.tsSec,
+    tsNsec: p.tsNsec,
+    origLen: p.origLen,
+  }));
+  const per = Math.ceil(packets.length / files);
+  for (let i = 0; i < files; i++) {
+    const variant = variants[i % variants.length] as ClassicVariant;
+    const bytes = classicFixture(packets.slice(i * per, (i + 1) * per), { variant });
+    await writeFile(join(dir, `ring-${String(i).padStart(3, "0")}.pcap`), bytes);
+  }
+}
+
+/** Indexes every capture of `stores` into `stateDir`. */
+export async function indexRing(stores: readonly string[], stateDir: string): Promise<void> {
+  const { files } = await scanStores(stores);
+  await indexStores({ files, stateDir });
+}
+
+/**
+ * The catalogue of a store scanned once (the agent's live catalogue watches and rescans; that
+ * is not what these tests are about), with pin counts to check that slices pin and release.
+ */
+export interface FixedCatalogue {
+  files(): readonly CaptureFile[];
+  pin(paths: readonly string[]): () => void;
+  /** Pins held now, per path (paths without pins absent). */
+  readonly pins: Map<string, number>;
+  /** Total pin calls so far. */
+  pinCalls: number;
+}
+
+/** Scans `stores` once into a {@link FixedCatalogue}. */
+export async function fixedCatalogue(stores: readonly string[]): Promise<FixedCatalogue> {
+  const { files } = await scanStores(stores);
+  const catalogue: FixedCatalogue = {
+    files: () => files,
+    pins: new Map(),
+    pinCalls: 0,
+    pin(paths) {
+      catalogue.pinCalls++;
+      for (const path of paths) catalogue.pins.set(path, (catalogue.pins.get(path) ?? 0) + 1);
+      let released = false;
+      return () => {
+        if (released) throw new Error("pin released twice");
+        released = true;
+        for (const path of paths) {
+          const left = (catalogue.pins.get(path) ?? 0) - 1;
+          if (left > 0) catalogue.pins.set(path, left);
+          else catalogue.pins.delete(path);
+        }
+      };
+    },
+  };
+  return catalogue;
+}
+
+/** A served CaptureService with a client. */
+export interface ServedCapture {
+  readonly client: TypedClient<typeof CaptureService>;
+  readonly tasks: BusyTasks;
+  /** Parsed log lines of the service. */
+  readonly logs: Record<string, unknown>[];
+  close(): Promise<void>;
+}
+
+/** Serves a CaptureService over `catalogue` on 127.0.0.1, port 0. */
+export async function serve(
+  catalogue: FixedCatalogue,
+  stateDir: string,
+  extra: Partial<Pick<CaptureServiceDeps, "chunkBytes">> = {},
+): Promise<ServedCapture> {
+  const logs: Record<string, unknown>[] = [];
+  const log: Logger = createLogger({
+    name: "capture-service-test",
+    level: "info",
+    destination: { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) },
+  });
+  const tasks = createBusyTasks();
+  const service = createCaptureService({
+    catalogue,
+    stateDir,
+    status: async () =>
+      create(SensorStatusSchema, { identity: { name: "test-sensor" }, busyTasks: tasks.list() }),
+    tasks,
+    log,
+    ...extra,
+  });
+  const server = createGrpcServer({ log, services: [bindService(CaptureService, service)] });
+  const port = await listen(server.server, "127.0.0.1:0");
+  const channel = createChannel(`127.0.0.1:${port}`);
+  return {
+    client: createClient(CaptureService, channel),
+    tasks,
+    logs,
+    async close() {
+      channel.close();
+      await server.shutdown(1000);
+    },
+  };
+}
+
+/** Polls `check` until it is true or `ms` pass; false on timeout. */
+export async function waitFor(check: () => boolean, ms = 5000): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return true;
+}

@@ -1,0 +1,219 @@
+import { AppError, ErrorCode, type Logger } from "@pcapfleet/core";
+import { bindService, SensorIngest, type ServiceBinding, type ServiceImpl } from "@pcapfleet/proto";
+import type { Db } from "../db/index.js";
+import type { Kv } from "../kv/index.js";
+import { sensorStatusChannel } from "../sensors/status.js";
+import { defaultSensorThresholds, type SensorThresholds } from "../sensors/thresholds.js";
+import { createBatcher, type Settled } from "./batcher.js";
+import { toHeartbeatRecord } from "./heartbeat.js";
+import { type ReceivedHeartbeat, type StatusChange, writeHeartbeats } from "./writer.js";
+
+/** The kv channel status changes are published on (re-exported from `sensors`). */
+export { sensorStatusChannel };
+
+/** Batch settings of the ingest writer. */
+export interface IngestBatchOptions {
+  /** Most heartbeats per transaction; default 500. */
+  readonly maxSize: number;
+  /** Longest a heartbeat waits for others before being written; default 50 ms. */
+  readonly maxDelayMs: number;
+  /** Transactions in flight at once; default 2 on Postgres, 1 on PGlite. */
+  readonly concurrency: number;
+}
+
+/** Dependencies of {@link createIngestService}. */
+export interface IngestServiceOptions {
+  readonly db: Db;
+  readonly kv: Kv;
+  readonly log: Logger;
+  /** Status thresholds; the defaults of `sensorThresholdsSchema` when absent. */
+  readonly thresholds?: SensorThresholds;
+  /** Clock for receive times, for tests. */
+  readonly now?: () => Date;
+  readonly batch?: Partial<IngestBatchOptions>;
+  /** Heartbeats of one stream awaiting their ack before the stream is read further; default 64. */
+  readonly maxUnackedPerStream?: number;
+}
+
+/** Counters since start, for metrics and the benchmark. */
+export interface IngestStats {
+  /** Heartbeats stored and acked. */
+  readonly heartbeats: number;
+  /** Transactions committed. */
+  readonly batches: number;
+  /** Heartbeats refused as invalid. */
+  readonly rejected: number;
+  /** Heartbeats whose write failed. */
+  readonly failed: number;
+  /** Traffic rows dropped as malformed. */
+  readonly rejectedTrafficRows: number;
+  /** Status changes recorded. */
+  readonly statusChanges: number;
+}
+
+/** The SensorIngest service; serve `binding` with `createGrpcServer`. */
+export interface IngestService {
+  /** The service bound for `createGrpcServer({services: [binding]})`. */
+  readonly binding: ServiceBinding;
+  /** The typed implementation behind `binding`. */
+  readonly impl: ServiceImpl<typeof SensorIngest>;
+  /** Counters since the service was created. */
+  stats(): IngestStats;
+  /** Writes heartbeats already received; call after the gRPC server stopped. */
+  drain(): Promise<void>;
+}
+
+/** What the heartbeats handler yields: a HeartbeatsResponse (init shape). */
+type Ack =
+  ReturnType<ServiceImpl<typeof SensorIngest>["heartbeats"]> extends AsyncIterable<infer A> ? A : never;
+
+/**
+ * Creates the SensorIngest implementation. Each heartbeat is checked, queued, and written with
+ * others in one transaction every ~50 ms (or 500 heartbeats); its ack is sent only after that
+ * transaction committed, so an acked heartbeat is never lost and the agent may drop the traffic
+ * rows it carried. One stream may have several heartbeats in flight; acks keep their order.
+ *
+ * On Postgres two transactions run at once, so Node prepares one batch while the server writes
+ * the other; a sensor is never in both (its heartbeats must commit in order), which also keeps
+ * their row locks disjoint. Under load batches grow instead of queueing.
+ */
+export function createIngestService(options: IngestServiceOptions): IngestService {
+  const { db, kv, log } = options;
+  const thresholds = options.thresholds ?? defaultSensorThresholds;
+  const now = options.now ?? (() => new Date());
+  const maxUnacked = options.maxUnackedPerStream ?? 64;
+  const counts = {
+    heartbeats: 0,
+    batches: 0,
+    rejected: 0,
+    failed: 0,
+    rejectedTrafficRows: 0,
+    statusChanges: 0,
+  };
+
+  async function publish(changes: readonly StatusChange[]): Promise<void> {
+    for (const change of changes) {
+      await kv.publish(sensorStatusChannel, JSON.stringify(change)).catch((error: unknown) => {
+        // The change is stored; a lost notification only delays what dashboards show.
+        log.warn({ err: error, sensor: change.sensor }, "ingest: publishing a status change failed");
+      });
+    }
+  }
+
+  async function write(items: readonly ReceivedHeartbeat[]): Promise<Settled<undefined>[]> {
+    try {
+      const changes = await db.transaction((tx) => writeHeartbeats(tx, items, thresholds));
+      counts.batches += 1;
+      counts.heartbeats += items.length;
+      counts.statusChanges += changes.length;
+      await publish(changes);
+      return items.map(() => ({ ok: true, value: undefined }));
+    } catch (reason) {
+      const error = AppError.from(reason);
+      if (items.length === 1 || error.code === ErrorCode.Unavailable) {
+        counts.failed += items.length;
+        log.error({ err: error, heartbeats: items.length }, "ingest: writing heartbeats failed");
+        return items.map(() => ({ ok: false, error }));
+      }
+      // One bad heartbeat must not cost every other sensor its ack: retry them one by one.
+      log.warn({ err: error, heartbeats: items.length }, "ingest: batch failed, writing one by one");
+      const results: Settled<undefined>[] = [];
+      for (const item of items) results.push(...(await write([item])));
+      return results;
+    }
+  }
+
+  const batcher = createBatcher<ReceivedHeartbeat, undefined>({
+    write,
+    maxSize: options.batch?.maxSize ?? 500,
+    maxDelayMs: options.batch?.maxDelayMs ?? 50,
+    // PGlite has one session, so a second transaction would only queue behind the first.
+    concurrency: options.batch?.concurrency ?? (db.kind === "postgres" ? 2 : 1),
+    key: (item) => item.record.sensor,
+  });
+
+  const impl: ServiceImpl<typeof SensorIngest> = {
+    async *heartbeats(requests, context) {
+      const acks: Promise<Ack>[] = [];
+      let ended = false;
+      let failure: unknown;
+      let waiters: (() => void)[] = [];
+      const notify = () => {
+        const woken = waiters;
+        waiters = [];
+        for (const wake of woken) wake();
+      };
+      const changed = () => new Promise<void>((resolve) => waiters.push(resolve));
+
+      // Reads requests while earlier ones are being written, so one stream is not limited to
+      // one heartbeat per transaction.
+      const reader = async () => {
+        try {
+          for await (const request of requests) {
+            if (request.kind.case !== "heartbeat") continue;
+            const heartbeat = request.kind.value;
+            let record: ReturnType<typeof toHeartbeatRecord>;
+            try {
+              record = toHeartbeatRecord(heartbeat);
+            } catch (error) {
+              counts.rejected += 1;
+              throw error;
+            }
+            counts.rejectedTrafficRows += record.rejectedTraffic;
+            const receivedAtMs = now().getTime();
+            const ack = batcher.submit({ record, receivedAtMs }).then(
+              (): Ack => ({
+                kind: {
+                  case: "ack",
+                  value: {
+                    sequence: heartbeat.sequence,
+                    receivedAt: {
+                      seconds: BigInt(Math.floor(receivedAtMs / 1000)),
+                      nanos: (receivedAtMs % 1000) * 1_000_000,
+                    },
+                    heartbeatIntervalSeconds: 0,
+                  },
+                },
+              }),
+            );
+            // Handled when its turn comes; this only keeps an early failure from being "unhandled".
+            ack.catch(() => undefined);
+            acks.push(ack);
+            notify();
+            while (acks.length >= maxUnacked && !ended) await changed();
+            if (ended) break;
+          }
+        } catch (error) {
+          failure = error;
+        } finally {
+          ended = true;
+          notify();
+        }
+      };
+      void reader();
+      try {
+        for (;;) {
+          const next = acks.shift();
+          if (next !== undefined) {
+            notify();
+            yield await next;
+            continue;
+          }
+          if (ended) break;
+          await changed();
+        }
+        if (failure !== undefined && !context.signal.aborted) throw failure;
+      } finally {
+        ended = true;
+        notify();
+      }
+    },
+  };
+
+  return {
+    impl,
+    binding: bindService(SensorIngest, impl),
+    stats: () => ({ ...counts }),
+    drain: () => batcher.drain(),
+  };
+}
