@@ -40,6 +40,13 @@ export interface ChunkedOutputOptions {
   chunkSize: number;
   /** For a Writable target: end it on close. Default true. */
   end: boolean;
+  /**
+   * For a path target that is a regular file: write each chunk at its offset as soon as it is
+   * full, several at once, instead of one after the other (see `openDestination`). For producers
+   * that keep the event loop busy (synchronous reads), where a chained write only starts once the
+   * loop runs. Default false.
+   */
+  concurrentWrites: boolean;
 }
 
 /** A chunked, ordered output with reused chunks and backpressure; see the module comment. */
@@ -73,7 +80,8 @@ export class ChunkedOutput {
     target: WriteTarget,
     options: Partial<ChunkedOutputOptions> = {},
   ): Promise<ChunkedOutput> {
-    return new ChunkedOutput(await openDestination(target, options.end ?? true), options.chunkSize);
+    const dest = await openDestination(target, options.end ?? true, options.concurrentWrites ?? false);
+    return new ChunkedOutput(dest, options.chunkSize);
   }
 
   /** Name of the destination, for errors. */

@@ -27,6 +27,8 @@ export interface PcapngWriterOptions {
   chunkSize: number;
   /** For a Writable target: end it on close. Default true. */
   end: boolean;
+  /** Write a regular file's chunks as soon as they are full, several at once (see `ChunkedOutputOptions`). Default false. */
+  concurrentWrites: boolean;
 }
 
 const SHB_LENGTH = 28;

@@ -10,7 +10,7 @@
  */
 import { once } from "node:events";
 import { WriteStream, write as writeFd } from "node:fs";
-import { open } from "node:fs/promises";
+import { type FileHandle, open } from "node:fs/promises";
 import { Socket } from "node:net";
 import { Writable } from "node:stream";
 import { AppError, ErrorCode } from "@pcapfleet/core/errors";
@@ -221,14 +221,70 @@ class SinkDestination implements ChunkDestination {
 }
 
 /**
+ * A regular file written at explicit offsets: each chunk's write is handed to the thread pool
+ * the moment the chunk is full, several at once. The chained {@link FileDestination} starts a
+ * write only when the previous one has called back, which needs the event loop: a producer
+ * reading synchronously (a CLI slice) runs it only when it stops to wait, so its writes were
+ * half serialised with its reads (measured: 25-50 ms of waiting in a 35 MB selective slice that
+ * takes 150 ms). Here the kernel copies while the producer goes on.
+ */
+class PositionedFileDestination implements ChunkDestination {
+  readonly reuses = true;
+  readonly full = false;
+  readonly name: string;
+  private readonly handle: FileHandle;
+  private position = 0;
+
+  constructor(name: string, handle: FileHandle) {
+    this.name = name;
+    this.handle = handle;
+  }
+
+  send(chunk: Buffer, length: number): Promise<void> {
+    const at = this.position;
+    this.position += length;
+    return this.writeAll(chunk, length, at);
+  }
+
+  drain(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    return this.handle.close();
+  }
+
+  private async writeAll(chunk: Buffer, length: number, at: number): Promise<void> {
+    let done = 0;
+    try {
+      while (done < length) {
+        const { bytesWritten } = await this.handle.write(chunk, done, length - done, at + done);
+        if (bytesWritten === 0) throw new Error("no progress");
+        done += bytesWritten;
+      }
+    } catch (cause) {
+      throw writeFailed(this.name, cause);
+    }
+  }
+}
+
+/**
  * Opens a {@link WriteTarget}. A path is created or truncated (and closed at the end); a file
  * descriptor is written at its position and left open; a Writable is ended at the end when
- * `end` is true.
+ * `end` is true. With `concurrent`, a path that is a regular file gets its chunks written at
+ * their offsets as soon as they are sent ({@link PositionedFileDestination}); anything else
+ * (a FIFO, a terminal, `/dev/stdout`) is written in order as without it.
  */
-export async function openDestination(target: WriteTarget, end: boolean): Promise<ChunkDestination> {
+export async function openDestination(
+  target: WriteTarget,
+  end: boolean,
+  concurrent = false,
+): Promise<ChunkDestination> {
   if (typeof target === "string") {
     try {
       const handle = await open(target, "w");
+      const regular = concurrent && (await handle.stat().catch(() => undefined))?.isFile() === true;
+      if (regular) return new PositionedFileDestination(target, handle);
       const writeAt = async (chunk: Buffer, offset: number, length: number) =>
         (await handle.write(chunk, offset, length)).bytesWritten;
       return new FileDestination(target, writeAt, () => handle.close());

@@ -5,6 +5,8 @@
  * holds few open files at any time.
  */
 
+import { statSync } from "node:fs";
+import { stat } from "node:fs/promises";
 import type { CaptureReader } from "../format/capture-reader.js";
 import { openCapture, openSource } from "../format/open.js";
 import { ALL_CANDIDATES, type Candidates } from "../index-file/candidates.js";
@@ -38,6 +40,11 @@ import type { SliceOutputPlan } from "./slice-output.js";
 
 /** Reader buffer of a synchronously read file whose plan has only candidate ranges. */
 const CANDIDATE_CHUNK = 16 * 1024;
+/**
+ * Most candidate offsets {@link FileOpener.planAhead} keeps planned before the merge takes them:
+ * 8 MB, whatever the store (plans of files the merge has not reached are otherwise not held).
+ */
+const AHEAD_CANDIDATES = 1 << 20;
 
 /** Settings shared by every file of a slice. */
 export interface OpenerSettings {
@@ -61,6 +68,8 @@ export class FileOpener {
   private readonly settings: OpenerSettings;
   private readonly filters: FilterSet;
   private readonly lookup: FilterLookup;
+  /** Plans made by {@link FileOpener.planAhead}, by merge order, until {@link FileOpener.open} takes them. */
+  private readonly planned = new Map<number, FileReadPlan>();
 
   /** An opener for one slice. */
   constructor(settings: OpenerSettings) {
@@ -90,9 +99,29 @@ export class FileOpener {
     await this.filters.prepare(keys);
   }
 
+  /**
+   * Plans the first of `files` (merge order) while `busy()` holds, keeping at most
+   * {@link AHEAD_CANDIDATES} candidate offsets: work for the main thread while libpcap compiles
+   * the filter in its child process (10-20 ms of a fresh CLI), which a slice otherwise waits for
+   * before reading any index. With synchronous index reads `busy()` is not seen to change (the
+   * child's exit is an event the loop handles after this returns): the budget bounds it.
+   */
+  async planAhead(files: readonly CaptureFile[], busy: () => boolean): Promise<void> {
+    let held = 0;
+    for (let order = 0; order < files.length && busy() && held < AHEAD_CANDIDATES; order++) {
+      const plan = await this.plan(files[order] as CaptureFile);
+      this.planned.set(order, plan);
+      held += plan.candidates?.length ?? 0;
+    }
+  }
+
   /** Plans `file` (index or scan) and opens it; `order` is its place in merge order. */
   async open(order: number, file: CaptureFile): Promise<OpenedFile> {
-    const plan = await this.plan(file);
+    let plan = this.planned.get(order);
+    this.planned.delete(order);
+    // A plan made ahead describes the file as it was then: one changed since (a ring writer
+    // reusing the name) is planned again, which checks its index against it anew.
+    if (plan === undefined || (plan.indexed && (await this.changed(file)))) plan = await this.plan(file);
     if (plan.ranges.length === 0) return { source: null, skip: null };
     const keys = fileKeys(file);
     const usable = keys.length === 0 || keys.some((key) => this.filters.get(key).ok);
@@ -134,6 +163,23 @@ export class FileOpener {
     } catch (error) {
       if (!isFileFailure(error)) throw error;
       return { source: null, skip: { path: file.path, reason: reasonOf(error) } };
+    }
+  }
+
+  /** True when `file` is not, or no longer, what the catalogue saw (identity, size, mtime). */
+  private async changed(file: CaptureFile): Promise<boolean> {
+    try {
+      const st = this.settings.syncReads
+        ? statSync(file.path, { bigint: true })
+        : await stat(file.path, { bigint: true });
+      return (
+        st.ino !== file.ino ||
+        st.dev !== file.dev ||
+        Number(st.size) !== file.size ||
+        Number(st.mtimeMs) !== file.mtimeMs
+      );
+    } catch {
+      return true;
     }
   }
 

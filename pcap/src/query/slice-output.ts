@@ -88,8 +88,9 @@ export class SliceWriter {
   static async open(
     target: SliceTarget,
     plan: SliceOutputPlan,
-    caps: { maxBytes: number; maxPackets: number; end: boolean },
+    caps: { maxBytes: number; maxPackets: number; end: boolean; concurrentWrites?: boolean },
   ): Promise<SliceWriter> {
+    const concurrentWrites = caps.concurrentWrites ?? false;
     const writer: BufferedWriter =
       plan.format === "pcap"
         ? await createPcapWriter(target, {
@@ -97,10 +98,12 @@ export class SliceWriter {
             nanosecond: plan.nanosecond,
             snaplen: plan.snaplen,
             end: caps.end,
+            concurrentWrites,
           })
         : await createPcapngWriter(target, {
             interfaces: plan.linkTypes.map((linkType) => ({ linkType, snaplen: 0 })),
             end: caps.end,
+            concurrentWrites,
           });
     return new SliceWriter(writer, caps);
   }

@@ -117,11 +117,19 @@ export async function sliceStore(options: SliceOptions): Promise<SliceResult> {
     syncReads: options.syncReads ?? false,
   });
   // Validates the expression even when no file is read: a bad filter is an error, not "no data".
-  await opener.prepareFilters(files, outputPlan);
+  // libpcap compiles in a child process; the indexes are read meanwhile.
+  let compiling = true;
+  const compiled = opener.prepareFilters(files, outputPlan).finally(() => {
+    compiling = false;
+  });
+  await Promise.allSettled([compiled, opener.planAhead(files, () => compiling)]);
+  await compiled;
   const writer = await SliceWriter.open(options.output, outputPlan, {
     maxBytes: options.maxBytes ?? Number.POSITIVE_INFINITY,
     maxPackets: options.maxPackets ?? Number.POSITIVE_INFINITY,
     end: options.endOutput ?? true,
+    // Synchronous reads keep the event loop busy: chained writes would wait for it (sink.ts).
+    concurrentWrites: options.syncReads ?? false,
   });
   const merge = new SliceMerge(files, opener, writer, {
     tieBreak: options.tieBreak ?? "later-input",
