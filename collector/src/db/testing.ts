@@ -32,6 +32,8 @@ export interface ScratchDb {
    * and cannot be opened twice.
    */
   openAnother(): Promise<Db>;
+  /** Postgres: the database's URL, for a child process (a collector) to open; PGlite: undefined. */
+  readonly url?: string;
   /** Closes every handle and deletes the database; safe to call twice. */
   drop(): Promise<void>;
 }
@@ -105,6 +107,7 @@ function postgresBackend(serverUrl: string, log: Logger): DbBackend {
       return {
         db,
         openAnother: open,
+        url: url.toString(),
         drop: async () => {
           if (dropped) return;
           dropped = true;

@@ -1,14 +1,18 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { tmpdir } from "node:os";
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { AppError } from "@pcapfleet/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { permissionTable, toPattern } from "../auth/permissions.js";
 import { dbBackends, silentLogger } from "../db/testing.js";
 import { kvBackends } from "../kv/testing.js";
+import { createLogRing } from "../logs/log-ring.js";
+import { createCollectorRoutes } from "../routes/index.js";
+import { migrateCore } from "../sensors/testing.js";
 import { hasRole, type Role, roles } from "../users/types.js";
 import { createApp } from "./app.js";
 import type { RequestTiming } from "./request-context.js";
 import { createHarness, type Harness, json } from "./testing.js";
-import { createRouter, type RouteModule } from "./types.js";
+import { type AppEnv, createRouter, type RouteModule } from "./types.js";
 
 const combos = dbBackends().flatMap((db) =>
   kvBackends().map((kv) => ({ name: `${db.name}+${kv.name}`, db, kv })),
@@ -32,19 +36,69 @@ function pingModule(path: string, withEntry: boolean, rule = false): RouteModule
   };
 }
 
+/** Paths (relative to `/api/v1`) of the route modules mounted beside the built-in ones. */
+const mountedModulePaths = [
+  "GET /sensors",
+  "GET /sensors/{name}/status",
+  "GET /sensors/{name}/devices",
+  "GET /sensors/activity",
+  "GET /locations",
+  "GET /health",
+  "GET /health/summary",
+  "GET /admin/system/status",
+  "GET /admin/storage",
+  "GET /admin/logs",
+];
+
 describe.each(combos)("http app on $name", ({ db, kv }) => {
   let h: Harness;
+  /** The app with every route module mounted (the harness's own app has only the built-in ones). */
+  let app: OpenAPIHono<AppEnv>;
   const timings: RequestTiming[] = [];
   beforeAll(async () => {
-    h = await createHarness(db, kv, {
-      app: { onRequestTimed: (t) => timings.push(t), modules: [pingModule("/ping", true)] },
-    });
+    h = await createHarness(db, kv);
+    // The sensor and system modules read the tables of migration 001.
+    await migrateCore(h.scratch.db);
     for (const role of roles) await h.addUser(`${role}-user`, role);
+    app = createApp({
+      log: silentLogger(),
+      db: h.scratch.db,
+      auth: h.auth,
+      onRequestTimed: (t) => timings.push(t),
+      modules: [
+        pingModule("/ping", true),
+        ...createCollectorRoutes({
+          db: h.scratch.db,
+          kv: h.kvScratch.kv,
+          logs: createLogRing(),
+          dataDir: tmpdir(),
+          version: "0.0.0-test",
+          startedAt: new Date(),
+        }),
+      ],
+    });
   });
   afterAll(() => h.close());
 
+  /** Like `h.call`, on {@link app}. */
+  const call = (
+    method: string,
+    path: string,
+    options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+  ) => {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.token !== undefined) headers["authorization"] = `Bearer ${options.token}`;
+    if (options.body !== undefined) headers["content-type"] ??= "application/json";
+    const body = options.body === undefined ? {} : { body: JSON.stringify(options.body) };
+    return Promise.resolve(app.request(path, { method, headers, ...body }));
+  };
+
   it("walks every route x {no token, viewer, analyst, admin} against the permission table", async () => {
-    const routes = h.app.routes.filter((route) => route.method !== "ALL");
+    const routes = app.routes.filter((route) => route.method !== "ALL");
+    const patterns = routes.map((route) => `${route.method} ${toPattern(route.path)}`);
+    for (const path of mountedModulePaths) {
+      expect(patterns, path).toContain(path.replace(" /", " /api/v1/"));
+    }
     expect(routes.length).toBeGreaterThanOrEqual(12);
     const checked: string[] = [];
     for (const route of routes) {
@@ -58,7 +112,7 @@ describe.each(combos)("http app on $name", ({ db, kv }) => {
         // A fresh session per request: some routes (logout) end the session they are called with.
         const token = who === "none" ? undefined : (await h.tokens(`${who}-user`)).access_token;
         const body = ["POST", "PUT", "PATCH"].includes(route.method) ? {} : undefined;
-        const res = await h.call(route.method, path, { ...(token === undefined ? {} : { token }), body });
+        const res = await call(route.method, path, { ...(token === undefined ? {} : { token }), body });
         const label = `${route.method} ${pattern} as ${who}: ${res.status}`;
         const access = entry?.access ?? "admin";
         if (access === "public") expect([401, 403], label).not.toContain(res.status);
@@ -74,7 +128,7 @@ describe.each(combos)("http app on $name", ({ db, kv }) => {
   });
 
   it("serves the OpenAPI document with roles and a self-contained reference page", async () => {
-    const res = await h.call("GET", "/api/v1/openapi.json");
+    const res = await call("GET", "/api/v1/openapi.json");
     expect(res.status).toBe(200);
     const doc = await json<{
       openapi: string;
@@ -94,7 +148,7 @@ describe.each(combos)("http app on $name", ({ db, kv }) => {
     expect(doc.paths["/api/v1/admin/users"]?.["get"]?.security).toEqual([{ bearerAuth: [] }]);
     expect(doc.paths["/api/v1/login"]?.["post"]?.security).toBeUndefined();
     expect(doc.components.securitySchemes["bearerAuth"]?.scheme).toBe("bearer");
-    const page = await h.call("GET", "/api/docs");
+    const page = await call("GET", "/api/docs");
     expect(page.status).toBe(200);
     const html = await page.text();
     expect(html).toContain("/api/v1/admin/users/{name}");
@@ -104,14 +158,14 @@ describe.each(combos)("http app on $name", ({ db, kv }) => {
 
   it("answers unknown routes with a JSON 404, sets request ids and reports latency", async () => {
     timings.length = 0;
-    const res = await h.call("GET", "/api/v1/no/such/route", { headers: { "x-request-id": "req-123" } });
+    const res = await call("GET", "/api/v1/no/such/route", { headers: { "x-request-id": "req-123" } });
     expect(res.status).toBe(404);
     expect(await json(res)).toMatchObject({ code: "not_found" });
     expect(res.headers.get("x-request-id")).toBe("req-123");
-    const bad = await h.call("GET", "/api/v1/health", { headers: { "x-request-id": "bad id; with spaces" } });
+    const bad = await call("GET", "/api/v1/health", { headers: { "x-request-id": "bad id; with spaces" } });
     expect(bad.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
     const admin = await h.tokens("admin-user");
-    await h.call("GET", "/api/v1/admin/users", { token: admin.access_token });
+    await call("GET", "/api/v1/admin/users", { token: admin.access_token });
     expect(timings.map((t) => [t.method, t.route, t.status])).toContainEqual([
       "GET",
       "/api/v1/admin/users",

@@ -19,6 +19,8 @@ export interface MetricsDeps {
   readonly jobsByState?: CountQuery;
   /** Connected realtime clients. */
   readonly realtimeClients?: () => number;
+  /** Heartbeats this collector has stored since it started (ingest's own count). */
+  readonly heartbeatsStored?: () => number;
   /** Adds Node process metrics (CPU, memory, event-loop lag). Default true. */
   readonly processMetrics?: boolean;
 }
@@ -28,8 +30,6 @@ export interface Metrics {
   readonly registry: Registry;
   /** Records one HTTP request; `route` is the route pattern, never the raw path (bounded labels). */
   observeHttp(method: string, route: string, status: number, seconds: number): void;
-  /** Counts heartbeats as ingest stores them. */
-  heartbeatsReceived(count: number): void;
   /** The exposition: content type and body. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -67,11 +67,19 @@ export function createMetrics(deps: MetricsDeps): Metrics {
       },
     });
   }
-  const heartbeats = new Counter({
-    name: "pcapfleet_heartbeats_total",
-    help: "Sensor heartbeats stored by this collector (rate() gives heartbeats per second).",
-    registers: [registry],
-  });
+  const heartbeatsStored = deps.heartbeatsStored;
+  if (heartbeatsStored !== undefined) {
+    new Counter({
+      name: "pcapfleet_heartbeats_total",
+      help: "Sensor heartbeats stored by this collector (rate() gives heartbeats per second).",
+      registers: [registry],
+      collect() {
+        // Ingest keeps the count; the counter mirrors it (it only ever grows).
+        this.reset();
+        this.inc(heartbeatsStored());
+      },
+    });
+  }
   const http = new Histogram({
     name: "pcapfleet_http_request_duration_seconds",
     help: "HTTP request latency by method, route pattern and status.",
@@ -83,9 +91,6 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     registry,
     observeHttp(method, route, status, seconds) {
       http.observe({ method, route, status: String(status) }, seconds);
-    },
-    heartbeatsReceived(count) {
-      heartbeats.inc(count);
     },
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };
