@@ -14,6 +14,8 @@ import {
   toBinary,
 } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
+import { CaptureService } from "./gen/pcapfleet/v1/capture_pb.js";
+import { deserializeSliceResponse, serializeSliceResponse } from "./slice-codec.js";
 
 /** The four method kinds of gRPC, as protobuf-es names them. */
 export type MethodKind = DescMethod["methodKind"];
@@ -56,21 +58,62 @@ export function deserializer<D extends DescMessage>(schema: D): (bytes: Buffer) 
 }
 
 /**
- * The grpc-js definition of a service, keyed by each method's `localName` (`getStatus`), which
- * is also how handler objects and typed clients name methods.
+ * Encoders and decoders of one method that replace the generic protobuf-es ones, for a method
+ * whose messages are hot enough to be worth hand-written code (Slice). Each must accept and
+ * produce exactly what protobuf-es does for the same schema.
  */
-export function toServiceDefinition(service: DescService): grpc.ServiceDefinition {
+export interface MethodCodec<I extends DescMessage = DescMessage, O extends DescMessage = DescMessage> {
+  readonly serializeRequest?: (value: MessageInitShape<I>) => Buffer;
+  readonly deserializeRequest?: (bytes: Buffer) => MessageShape<I>;
+  readonly serializeResponse?: (value: MessageInitShape<O>) => Buffer;
+  readonly deserializeResponse?: (bytes: Buffer) => MessageShape<O>;
+}
+
+/** Method codecs by method path (`/pcapfleet.v1.CaptureService/Slice`); see {@link codecEntry}. */
+export type MethodCodecs = ReadonlyMap<string, MethodCodec>;
+
+/** An entry of {@link MethodCodecs}, typed by the method it overrides. */
+export function codecEntry<I extends DescMessage, O extends DescMessage>(
+  method: MethodOf<MethodKind, I, O> & DescMethod,
+  codec: MethodCodec<I, O>,
+): readonly [string, MethodCodec] {
+  // The map is looked up by path at runtime, where the method's schemas are erased; the typed
+  // signature above is what ties the codec to its method.
+  return [methodPath(method), codec as unknown as MethodCodec];
+}
+
+/**
+ * The codecs every server and client of this package uses unless told otherwise: Slice
+ * responses (every byte of a slice) through the hand-written codec of `slice-codec.ts`.
+ */
+export const defaultCodecs: MethodCodecs = new Map([
+  codecEntry(CaptureService.method.slice, {
+    serializeResponse: serializeSliceResponse,
+    deserializeResponse: deserializeSliceResponse,
+  }),
+]);
+
+/**
+ * The grpc-js definition of a service, keyed by each method's `localName` (`getStatus`), which
+ * is also how handler objects and typed clients name methods. `codecs` replace the protobuf-es
+ * encoders of the methods they name.
+ */
+export function toServiceDefinition(
+  service: DescService,
+  codecs: MethodCodecs = defaultCodecs,
+): grpc.ServiceDefinition {
   // Requests arrive decoded as messages; responses may be handed over as init objects.
   const definition: Record<string, grpc.MethodDefinition<Message, MessageInit>> = {};
   for (const method of service.methods) {
+    const codec = codecs.get(methodPath(method)) ?? {};
     definition[method.localName] = {
       path: methodPath(method),
       requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
       responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
-      requestSerialize: serializer(method.input),
-      requestDeserialize: deserializer(method.input),
-      responseSerialize: serializer(method.output),
-      responseDeserialize: deserializer(method.output),
+      requestSerialize: codec.serializeRequest ?? serializer(method.input),
+      requestDeserialize: codec.deserializeRequest ?? deserializer(method.input),
+      responseSerialize: codec.serializeResponse ?? serializer(method.output),
+      responseDeserialize: codec.deserializeResponse ?? deserializer(method.output),
     };
   }
   return definition;
@@ -133,22 +176,40 @@ export type TypedClient<S extends DescService> = {
 };
 
 /**
+ * Channel options {@link createChannel} starts from. The HTTP/2 receive window is the most a
+ * server may send before the client acknowledges (WINDOW_UPDATE); the 64 KiB default is less
+ * than one Slice chunk, so every chunk waited for a round trip through both event loops. 4 MiB
+ * keeps a slice streaming while bounding what one slow reader buffers per stream.
+ */
+export const channelDefaults: Readonly<grpc.ClientOptions> = {
+  "grpc-node.flow_control_window": 4 * 1024 * 1024,
+};
+
+/**
  * Opens a channel to `address` (host:port). Several typed clients may share one channel; close
- * it with `channel.close()` when done. Plaintext unless credentials are given.
+ * it with `channel.close()` when done. Plaintext unless credentials are given; `options` are
+ * merged over {@link channelDefaults}.
  */
 export function createChannel(
   address: string,
   credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
   options: grpc.ClientOptions = {},
 ): grpc.Client {
-  return new grpc.Client(address, credentials, options);
+  return new grpc.Client(address, credentials, { ...channelDefaults, ...options });
 }
 
-/** Builds the typed client of `service` over `channel` (see {@link createChannel}). */
-export function createClient<S extends DescService>(service: S, channel: grpc.Client): TypedClient<S> {
+/**
+ * Builds the typed client of `service` over `channel` (see {@link createChannel}); `codecs`
+ * replace the protobuf-es encoders of the methods they name.
+ */
+export function createClient<S extends DescService>(
+  service: S,
+  channel: grpc.Client,
+  codecs: MethodCodecs = defaultCodecs,
+): TypedClient<S> {
   const client: Record<string, unknown> = {};
   for (const method of service.methods) {
-    client[method.localName] = clientMethod(method, channel);
+    client[method.localName] = clientMethod(method, channel, codecs.get(methodPath(method)) ?? {});
   }
   // The loop above builds exactly one function per method with the shape ClientMethod picks for
   // its kind; TypeScript cannot follow a runtime loop over a mapped type, hence the cast.
@@ -158,10 +219,10 @@ export function createClient<S extends DescService>(service: S, channel: grpc.Cl
 type Message = MessageShape<DescMessage>;
 type MessageInit = MessageInitShape<DescMessage>;
 
-function clientMethod(method: DescMethod, channel: grpc.Client): unknown {
+function clientMethod(method: DescMethod, channel: grpc.Client, codec: MethodCodec): unknown {
   const path = methodPath(method);
-  const serialize = serializer(method.input);
-  const deserialize = deserializer(method.output);
+  const serialize = codec.serializeRequest ?? serializer(method.input);
+  const deserialize = codec.deserializeResponse ?? deserializer(method.output);
   switch (method.methodKind) {
     case "unary":
       return (request: MessageInit, options: CallOptions = {}): Promise<Message> =>

@@ -16,7 +16,13 @@ import type {
 } from "@bufbuild/protobuf";
 import type * as grpc from "@grpc/grpc-js";
 import type { Logger } from "@pcapfleet/core";
-import { type MethodOf, methodPath, toServiceDefinition } from "./grpc-adapter.js";
+import {
+  defaultCodecs,
+  type MethodCodecs,
+  type MethodOf,
+  methodPath,
+  toServiceDefinition,
+} from "./grpc-adapter.js";
 import { toGrpcError } from "./grpc-errors.js";
 
 /** What a handler knows about its call besides the request. */
@@ -82,14 +88,21 @@ export interface ServiceBinding {
   handlers(log: Logger): grpc.UntypedServiceImplementation;
 }
 
-/** Pairs a generated service with its typed implementation. */
-export function bindService<S extends DescService>(service: S, impl: ServiceImpl<S>): ServiceBinding {
+/**
+ * Pairs a generated service with its typed implementation; `codecs` replace the protobuf-es
+ * encoders of the methods they name (default: the package's fast Slice codec).
+ */
+export function bindService<S extends DescService>(
+  service: S,
+  impl: ServiceImpl<S>,
+  codecs: MethodCodecs = defaultCodecs,
+): ServiceBinding {
   // Handlers are looked up by localName at runtime; the mapped type guarantees each exists
   // with the shape its method kind needs, which a runtime loop cannot show TypeScript.
   const byName = impl as unknown as Readonly<Record<string, unknown>>;
   return {
     service,
-    definition: toServiceDefinition(service),
+    definition: toServiceDefinition(service, codecs),
     handlers(log) {
       const handlers: grpc.UntypedServiceImplementation = {};
       for (const method of service.methods) {

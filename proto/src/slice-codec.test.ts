@@ -1,0 +1,185 @@
+import { Writable } from "node:stream";
+import { create, equals, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { createLogger } from "@pcapfleet/core";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { CaptureService, SkipReason, SliceResponseSchema } from "./gen/pcapfleet/v1/capture_pb.js";
+import { DataChunkSchema } from "./gen/pcapfleet/v1/common_pb.js";
+import { createChannel, createClient, defaultCodecs, type MethodCodecs } from "./grpc-adapter.js";
+import { bindService } from "./grpc-handlers.js";
+import { createGrpcServer, listen } from "./server.js";
+import { deserializeSliceResponse, FramedChunk, fastChunk, serializeSliceResponse } from "./slice-codec.js";
+
+const uint64 = fc.oneof(
+  fc.constantFrom(0n, 1n, 127n, 128n, 2n ** 32n - 1n, 2n ** 32n, 2n ** 63n, 2n ** 64n - 1n),
+  fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+);
+const bytes = fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.constant(new Uint8Array(0)));
+
+/** What grpc-js does with a serializer's result on the server: frame it behind 5 bytes. */
+function frame(serialized: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(serialized.byteLength + 5);
+  out.writeUInt8(0, 0);
+  out.writeUInt32BE(serialized.byteLength, 1);
+  serialized.copy(out, 5);
+  return out;
+}
+
+describe("slice codec", () => {
+  it("encodes a chunk byte for byte as protobuf-es does, and protobuf-es decodes it back", () => {
+    fc.assert(
+      fc.property(uint64, uint64, bytes, (sequence, offset, data) => {
+        const message = create(SliceResponseSchema, {
+          kind: { case: "chunk", value: { sequence, offset, data } },
+        });
+        const reference = toBinary(SliceResponseSchema, message);
+        const framed = frame(serializeSliceResponse(message));
+        expect(framed.readUInt32BE(1)).toBe(reference.length);
+        const fast = framed.subarray(5);
+        expect(Buffer.compare(fast, reference)).toBe(0);
+        expect(equals(SliceResponseSchema, fromBinary(SliceResponseSchema, fast), message)).toBe(true);
+        // Init objects (what the service yields) take the same path.
+        const init = serializeSliceResponse({ kind: { case: "chunk", value: { sequence, offset, data } } });
+        expect(Buffer.compare(frame(init).subarray(5), reference)).toBe(0);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("decodes what protobuf-es encodes to an equal message, chunk data as a view of the input", () => {
+    fc.assert(
+      fc.property(uint64, uint64, bytes, (sequence, offset, data) => {
+        const message = create(SliceResponseSchema, {
+          kind: { case: "chunk", value: { sequence, offset, data } },
+        });
+        const encoded = Buffer.from(toBinary(SliceResponseSchema, message));
+        const decoded = deserializeSliceResponse(encoded);
+        expect(equals(SliceResponseSchema, decoded, message)).toBe(true);
+        expect(decoded).toEqual(fromBinary(SliceResponseSchema, encoded));
+        if (decoded.kind.case === "chunk" && data.length > 0) {
+          expect(decoded.kind.value.data.buffer).toBe(encoded.buffer);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("leaves done messages, unknown fields and other layouts to protobuf-es", () => {
+    const done = create(SliceResponseSchema, {
+      kind: {
+        case: "done",
+        value: {
+          packets: 5n,
+          bytes: 99n,
+          sha256: "ab".repeat(32),
+          truncated: true,
+          skippedFiles: [{ path: "/x", reason: SkipReason.CORRUPT, detail: "bad" }],
+        },
+      },
+    });
+    const encoded = serializeSliceResponse(done);
+    expect(Buffer.isBuffer(encoded)).toBe(true);
+    expect(equals(SliceResponseSchema, deserializeSliceResponse(encoded), done)).toBe(true);
+    expect(
+      equals(SliceResponseSchema, deserializeSliceResponse(Buffer.alloc(0)), create(SliceResponseSchema)),
+    ).toBe(true);
+
+    // Fields out of order and an unknown field 9: valid protobuf the fast reader does not take.
+    const chunk = create(DataChunkSchema, { sequence: 3n, offset: 7n, data: new Uint8Array([1, 2]) });
+    const reordered = Buffer.from([0x0a, 8, 0x10, 7, 0x08, 3, 0x1a, 2, 1, 2]);
+    const decoded = deserializeSliceResponse(reordered);
+    expect(decoded.kind.case === "chunk" && equals(DataChunkSchema, decoded.kind.value, chunk)).toBe(true);
+    const unknown = Buffer.from([0x0a, 10, 0x08, 3, 0x10, 7, 0x1a, 2, 1, 2, 0x48, 1]);
+    const fromUnknown = deserializeSliceResponse(unknown);
+    expect(fromUnknown).toEqual(fromBinary(SliceResponseSchema, unknown));
+    expect(fastChunk(fromUnknown)).toBeUndefined();
+  });
+
+  it("rejects truncated chunks as protobuf-es does", () => {
+    const good = Buffer.from([0x0a, 6, 0x08, 3, 0x1a, 2, 1, 2]);
+    for (let end = 1; end < good.length; end++) {
+      expect(() => deserializeSliceResponse(good.subarray(0, end))).toThrow();
+    }
+  });
+
+  it("refuses to write past the end of the target", () => {
+    const chunk = new FramedChunk(1n, 2n, new Uint8Array(10));
+    expect(() => chunk.copy(Buffer.alloc(chunk.byteLength + 4), 5)).toThrow(RangeError);
+    expect(chunk.toBuffer()).toEqual(
+      Buffer.from(
+        toBinary(
+          SliceResponseSchema,
+          create(SliceResponseSchema, {
+            kind: { case: "chunk", value: { sequence: 1n, offset: 2n, data: new Uint8Array(10) } },
+          }),
+        ),
+      ),
+    );
+  });
+});
+
+describe("slice codec over real gRPC", () => {
+  const sizes = [0, 1, 127, 128, 65_536, 131_072 + 3, 262_144];
+  const first = 2n ** 40n;
+
+  /** Serves chunks of `sizes` (bytes derived from the sequence) through a server using `codecs`. */
+  async function roundTrip(serverCodecs: MethodCodecs, clientCodecs: MethodCodecs): Promise<void> {
+    const log = createLogger({
+      name: "codec-test",
+      level: "warn",
+      destination: new Writable({ write: (_c, _e, done) => done() }),
+    });
+    const impl = {
+      getStatus: () => ({}),
+      estimate: () => ({}),
+      async *slice() {
+        let offset = first;
+        for (const [index, size] of sizes.entries()) {
+          const sequence = first + BigInt(index);
+          yield {
+            kind: {
+              case: "chunk" as const,
+              value: { sequence, offset, data: Buffer.alloc(size, index + 1) },
+            },
+          };
+          offset += BigInt(size);
+        }
+        yield { kind: { case: "done" as const, value: { bytes: offset - first, sha256: "x" } } };
+      },
+    };
+    const server = createGrpcServer({ log, services: [bindService(CaptureService, impl, serverCodecs)] });
+    const port = await listen(server.server, "127.0.0.1:0");
+    const channel = createChannel(`127.0.0.1:${port}`);
+    try {
+      const got = [];
+      for await (const message of createClient(CaptureService, channel, clientCodecs).slice({}).responses) {
+        got.push(message);
+      }
+      expect(got).toHaveLength(sizes.length + 1);
+      let offset = first;
+      for (const [index, size] of sizes.entries()) {
+        const expected = create(SliceResponseSchema, {
+          kind: {
+            case: "chunk",
+            value: { sequence: first + BigInt(index), offset, data: Buffer.alloc(size, index + 1) },
+          },
+        });
+        expect(equals(SliceResponseSchema, got[index] ?? create(SliceResponseSchema), expected)).toBe(true);
+        offset += BigInt(size);
+      }
+      expect(got[sizes.length]?.kind).toMatchObject({
+        case: "done",
+        value: { bytes: offset - first, sha256: "x" },
+      });
+    } finally {
+      channel.close();
+      await server.shutdown(1000);
+    }
+  }
+
+  it("fast server encoding reads back with protobuf-es, and the fast reader reads protobuf-es", async () => {
+    await roundTrip(defaultCodecs, new Map());
+    await roundTrip(new Map(), defaultCodecs);
+    await roundTrip(defaultCodecs, defaultCodecs);
+  });
+});
