@@ -37,4 +37,13 @@ describe("loadAgentConfig", () => {
       /heartbeatS.*PCAPFLEET_HEARTBEAT_S/,
     );
   });
+
+  it("loads the documented example configuration", () => {
+    const file = new URL("../../docs/agent.example.yaml", import.meta.url).pathname;
+    const config = loadAgentConfig({ env: {}, file });
+    expect(config.sensor).toBe("sensor-dc1-01");
+    expect(config.advertiseAddress?.text).toBe("sensor-dc1-01.example.net:50052");
+    expect(config.capture[0]).toMatchObject({ interface: "eth1", filter: "not port 22", maxDiskPercent: 90 });
+    expect(config.summaryPrefixV4).toBe(24);
+  });
 });

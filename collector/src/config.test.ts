@@ -36,4 +36,14 @@ describe("loadCollectorConfig", () => {
       /adminPassword.*PCAPFLEET_ADMIN_PASSWORD/,
     );
   });
+
+  it("loads the documented example configuration", () => {
+    const file = new URL("../../docs/collector.example.yaml", import.meta.url).pathname;
+    const config = loadCollectorConfig({ env: {}, file });
+    expect(config.grpcListen.text).toBe("0.0.0.0:50051");
+    expect(config.auth.keys[0]?.kid).toBe("2026-11");
+    expect(config.auth.trustProxy).toBe(true);
+    expect(config.sensorStatus.retentionHours).toBe(24);
+    expect(config.partitions.retentionDays.auditLog).toBe(365);
+  });
 });
