@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { DeviceState, listDevices } from "./devices.js";
+import { DeviceState, listDevices, parseProcNetDev } from "./devices.js";
 import { diskUsage } from "./disk-usage.js";
 import { sampleHostHealth } from "./host-health.js";
 
@@ -62,5 +62,41 @@ describe("listDevices", () => {
       state: DeviceState.NotPresent,
       capturing: true,
     });
+  });
+});
+
+describe("parseProcNetDev", () => {
+  it("reads every counter of each interface line and skips malformed lines", () => {
+    const text = [
+      "Inter-|   Receive                                                |  Transmit",
+      " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed",
+      "    lo: 1000 10 1 2 0 0 0 0 2000 20 3 4 0 0 0 0",
+      "  eth0: 5 6 7 8 0 0 0 0 9 10 11 12 0 0 0 0",
+      "broken: 1 2 3",
+    ].join("\n");
+    expect(parseProcNetDev(text)).toEqual([
+      {
+        name: "lo",
+        rxBytes: 1000,
+        rxPackets: 10,
+        rxErrors: 1,
+        rxDropped: 2,
+        txBytes: 2000,
+        txPackets: 20,
+        txErrors: 3,
+        txDropped: 4,
+      },
+      {
+        name: "eth0",
+        rxBytes: 5,
+        rxPackets: 6,
+        rxErrors: 7,
+        rxDropped: 8,
+        txBytes: 9,
+        txPackets: 10,
+        txErrors: 11,
+        txDropped: 12,
+      },
+    ]);
   });
 });
