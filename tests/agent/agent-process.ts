@@ -7,6 +7,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { ROOT } from "../slice/agent-bin.js";
+import { awaitBanner } from "../support/banner-child.js";
 
 const BIN = join(ROOT, "agent", "bin", "pcapfleet-agent.js");
 
@@ -30,40 +31,10 @@ export async function startAgentProcess(dir: string, config: Record<string, unkn
     env: { ...process.env, PCAPFLEET_STORE: "", PCAPFLEET_COLLECTOR: "", PCAPFLEET_AGENT_LISTEN: "" },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  let text = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    text += chunk.toString();
+  const started = await awaitBanner(child, {
+    what: "agent",
+    timeoutMs: 20_000,
+    parse: (text) => /serving on (\S+)/.exec(text)?.[1],
   });
-  child.stderr?.on("data", (chunk: Buffer) => {
-    text += chunk.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  const address = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`agent did not start:\n${text}`)), 20_000);
-    const check = () => {
-      const match = /serving on (\S+)/.exec(text);
-      if (match?.[1] !== undefined) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    };
-    child.stdout?.on("data", check);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`agent exited with ${code} before serving:\n${text}`));
-    });
-  });
-  return {
-    child,
-    address,
-    output: () => text,
-    async stop(ms = 15_000) {
-      if (child.exitCode !== null) return child.exitCode;
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), ms);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
-    },
-  };
+  return { child, address: started.banner, output: started.output, stop: (ms = 15_000) => started.stop(ms) };
 }

@@ -13,7 +13,7 @@ import { ensureBuilt } from "../slice/agent-bin.js";
 import { type AgentProcess, startAgentProcess } from "./agent-process.js";
 import { type RingFile, writeRing } from "./ring.js";
 
-const INTERVAL_S = 0.5;
+const INTERVAL_S = 1;
 
 describe("heartbeats while a 1 GB slice streams", () => {
   let work: string;

@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { ROOT } from "../slice/agent-bin.js";
+import { awaitBanner } from "./banner-child.js";
 
 const BIN = join(ROOT, "collector", "bin", "pcapfleet-collector.js");
 
@@ -43,43 +44,19 @@ export async function startCollectorProcess(options: {
   if (options.databaseUrl !== undefined) env["DATABASE_URL"] = options.databaseUrl;
   if (options.redisUrl !== undefined) env["REDIS_URL"] = options.redisUrl;
   const child = spawn(process.execPath, [BIN, "run"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
-  let text = "";
-  const append = (chunk: Buffer) => {
-    text += chunk.toString();
-  };
-  child.stdout?.on("data", append);
-  child.stderr?.on("data", append);
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  const { httpUrl, grpcAddress } = await new Promise<{ httpUrl: string; grpcAddress: string }>(
-    (resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`collector did not start:\n${text}`)), 60_000);
-      const check = () => {
-        const http = /Dashboard: (http:\/\/\S+?)\/?\n/.exec(text)?.[1];
-        const grpc = /gRPC: (\S+)\n/.exec(text)?.[1];
-        if (http !== undefined && grpc !== undefined) {
-          clearTimeout(timer);
-          resolve({ httpUrl: http, grpcAddress: grpc });
-        }
-      };
-      child.stdout?.on("data", check);
-      void exited.then((code) => {
-        clearTimeout(timer);
-        reject(new Error(`collector exited with ${code} before serving:\n${text}`));
-      });
+  const started = await awaitBanner(child, {
+    what: "collector",
+    timeoutMs: 60_000,
+    parse: (text) => {
+      const httpUrl = /Dashboard: (http:\/\/\S+?)\/?\n/.exec(text)?.[1];
+      const grpcAddress = /gRPC: (\S+)\n/.exec(text)?.[1];
+      return httpUrl === undefined || grpcAddress === undefined ? undefined : { httpUrl, grpcAddress };
     },
-  );
+  });
   return {
     child,
-    httpUrl,
-    grpcAddress,
-    output: () => text,
-    async stop(ms = 20_000) {
-      if (child.exitCode !== null) return child.exitCode;
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), ms);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
-    },
+    ...started.banner,
+    output: started.output,
+    stop: (ms = 20_000) => started.stop(ms),
   };
 }

@@ -3,29 +3,29 @@
  * a filter over indexed files, an upper bound with one), coverage cases, files without an
  * index, and bad input.
  */
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { GrpcStatus } from "@pcapfleet/core";
-import { type Instant, MemorySink, sliceStore, TrafficGenerator } from "@pcapfleet/pcap";
+import { MemorySink, sliceStore } from "@pcapfleet/pcap";
 import { Coverage } from "@pcapfleet/proto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
   type FixedCatalogue,
   fixedCatalogue,
+  hostV4Of,
   indexRing,
+  instant,
+  ns,
   type ServedCapture,
   START,
-  serve,
+  serviceSuite,
   writeRing,
 } from "./service.test-support.js";
 
 const OPTIONS = { seed: 8, packets: 8000, ratePps: 500, ipv6Share: 0.3, start: { sec: START, nsec: 0 } };
-const host = new TrafficGenerator(OPTIONS).network.hosts[4];
-const hostV4 = host === undefined ? "10.0.0.1" : [...host.ipv4].join(".");
+const hostV4 = hostV4Of(OPTIONS, 4);
 
-let work: string;
-let stateDir: string;
+const suite = serviceSuite("pcapfleet-estimate-");
 let indexed: FixedCatalogue;
 let plain: FixedCatalogue;
 let served: ServedCapture;
@@ -33,30 +33,16 @@ let servedPlain: ServedCapture;
 let servedEmpty: ServedCapture;
 
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), "pcapfleet-estimate-"));
-  stateDir = join(work, "state");
+  const { work, stateDir } = suite;
   await writeRing(join(work, "indexed"), OPTIONS, 5, ["nsec-le", "usec-be", "usec-le"]);
   await writeRing(join(work, "plain"), OPTIONS, 5, ["nsec-le"]);
   await mkdir(join(work, "empty"));
   await indexRing([join(work, "indexed")], stateDir);
   indexed = await fixedCatalogue([join(work, "indexed")]);
   plain = await fixedCatalogue([join(work, "plain")]);
-  served = await serve(indexed, stateDir);
-  servedPlain = await serve(plain, stateDir);
-  servedEmpty = await serve(await fixedCatalogue([join(work, "empty")]), stateDir);
-});
-
-afterAll(async () => {
-  await served?.close();
-  await servedPlain?.close();
-  await servedEmpty?.close();
-  if (work !== undefined) await rm(work, { recursive: true, force: true });
-});
-
-const ns = (sec: number, nsec = 0): bigint => BigInt(sec) * 1_000_000_000n + BigInt(nsec);
-const instant = (value: bigint): Instant => ({
-  sec: Number(value / 1_000_000_000n),
-  nsec: Number(value % 1_000_000_000n),
+  served = await suite.serve(indexed);
+  servedPlain = await suite.serve(plain);
+  servedEmpty = await suite.serve(await fixedCatalogue([join(work, "empty")]));
 });
 
 async function actual(catalogue: FixedCatalogue, from: bigint, to: bigint, filter: string) {
@@ -66,7 +52,7 @@ async function actual(catalogue: FixedCatalogue, from: bigint, to: bigint, filte
     from: instant(from),
     to: instant(to),
     filter,
-    stateDir,
+    stateDir: suite.stateDir,
     output: sink,
   });
   return { packets: result.packets, bytes: sink.length };

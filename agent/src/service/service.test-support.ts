@@ -3,7 +3,8 @@
  * and written with the format fixtures, indexed with the engine's indexer; a catalogue of a
  * fixed store that counts pins; and a real gRPC server and client on loopback.
  */
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { createLogger, type Logger } from "@pcapfleet/core";
@@ -13,8 +14,10 @@ import {
   classicFixture,
   type FixturePacket,
   generateTraffic,
+  type Instant,
   indexStores,
   scanStores,
+  TrafficGenerator,
   type TrafficOptions,
 } from "@pcapfleet/pcap";
 import {
@@ -27,11 +30,70 @@ import {
   SensorStatusSchema,
   type TypedClient,
 } from "@pcapfleet/proto";
+import { afterAll, beforeAll } from "vitest";
 import { type BusyTasks, createBusyTasks } from "../tasks/busy-tasks.js";
 import { type CaptureServiceDeps, createCaptureService } from "./capture-service.js";
 
 /** First timestamp of generated rings. */
 export const START = 1_700_000_000;
+
+/** Nanoseconds since the epoch of `sec` seconds and `nsec` nanoseconds. */
+export const ns = (sec: number, nsec = 0): bigint => BigInt(sec) * 1_000_000_000n + BigInt(nsec);
+
+/** The {@link Instant} of `value` nanoseconds since the epoch. */
+export const instant = (value: bigint): Instant => ({
+  sec: Number(value / 1_000_000_000n),
+  nsec: Number(value % 1_000_000_000n),
+});
+
+/** The IPv4 address of host `index` of the network `options` generate ("10.0.0.1" beyond it). */
+export function hostV4Of(options: Partial<TrafficOptions>, index: number): string {
+  const host = new TrafficGenerator(options).network.hosts[index];
+  return host === undefined ? "10.0.0.1" : [...host.ipv4].join(".");
+}
+
+/** The temporary directory of a suite and the services it serves; see {@link serviceSuite}. */
+export interface ServiceSuite {
+  /** The suite's temporary directory: rings go below it. */
+  readonly work: string;
+  /** `work/state`: the indexes. */
+  readonly stateDir: string;
+  /** {@link serve} on `stateDir`, closed after the suite. */
+  serve(
+    catalogue: FixedCatalogue,
+    extra?: Partial<Pick<CaptureServiceDeps, "chunkBytes">>,
+  ): Promise<ServedCapture>;
+}
+
+/**
+ * Registers, in the calling file, a beforeAll that makes the suite's directory (named from
+ * `prefix`) and an afterAll that closes what the suite served and removes the directory. Call
+ * it before the suite's own beforeAll, which then finds `work` made.
+ */
+export function serviceSuite(prefix: string): ServiceSuite {
+  let work = "";
+  const served: ServedCapture[] = [];
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), prefix));
+  });
+  afterAll(async () => {
+    for (const capture of served.splice(0)) await capture.close();
+    if (work !== "") await rm(work, { recursive: true, force: true });
+  });
+  return {
+    get work() {
+      return work;
+    },
+    get stateDir() {
+      return join(work, "state");
+    },
+    async serve(catalogue, extra = {}) {
+      const capture = await serve(catalogue, join(work, "state"), extra);
+      served.push(capture);
+      return capture;
+    },
+  };
+}
 
 /** Writes `options`' traffic as `files` classic pcap files in `dir`, cycling through `variants`. */
 export async function writeRing(

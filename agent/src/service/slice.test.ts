@@ -6,21 +6,23 @@
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { GrpcStatus } from "@pcapfleet/core";
-import { type Instant, sliceStore, TrafficGenerator } from "@pcapfleet/pcap";
+import { type Instant, sliceStore } from "@pcapfleet/pcap";
 import type { SliceDone, SliceRequestSchema } from "@pcapfleet/proto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
   type FixedCatalogue,
   fixedCatalogue,
+  hostV4Of,
   indexRing,
+  instant,
+  ns,
   type ServedCapture,
   START,
-  serve,
+  serviceSuite,
   waitFor,
   writeRing,
 } from "./service.test-support.js";
@@ -37,11 +39,9 @@ const SMALL = {
 /** The big ring: ~36 MB, for cancellation and backpressure. */
 const BIG = { seed: 6, packets: 40_000, ratePps: 2000, start: { sec: START, nsec: 0 } };
 
-const host = new TrafficGenerator(SMALL).network.hosts[2];
-const hostV4 = host === undefined ? "10.0.0.1" : [...host.ipv4].join(".");
+const hostV4 = hostV4Of(SMALL, 2);
 
-let work: string;
-let stateDir: string;
+const suite = serviceSuite("pcapfleet-slice-rpc-");
 let small: FixedCatalogue;
 let big: FixedCatalogue;
 let bigBytes = 0;
@@ -49,22 +49,15 @@ let served: ServedCapture;
 let servedBig: ServedCapture;
 
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), "pcapfleet-slice-rpc-"));
-  stateDir = join(work, "state");
+  const { work, stateDir } = suite;
   await writeRing(join(work, "small"), SMALL, 4);
   await writeRing(join(work, "big"), BIG, 3, ["nsec-le"]);
   await indexRing([join(work, "small"), join(work, "big")], stateDir);
   small = await fixedCatalogue([join(work, "small")]);
   big = await fixedCatalogue([join(work, "big")]);
   for (const file of big.files()) bigBytes += (await stat(file.path)).size;
-  served = await serve(small, stateDir, { chunkBytes: CHUNK });
-  servedBig = await serve(big, stateDir);
-});
-
-afterAll(async () => {
-  await served?.close();
-  await servedBig?.close();
-  if (work !== undefined) await rm(work, { recursive: true, force: true });
+  served = await suite.serve(small, { chunkBytes: CHUNK });
+  servedBig = await suite.serve(big);
 });
 
 type Request = MessageInitShape<typeof SliceRequestSchema>;
@@ -102,12 +95,6 @@ async function failure(target: ServedCapture, request: Request): Promise<{ code:
   throw new Error("the call succeeded");
 }
 
-const ns = (sec: number, nsec = 0): bigint => BigInt(sec) * 1_000_000_000n + BigInt(nsec);
-const instant = (value: bigint): Instant => ({
-  sec: Number(value / 1_000_000_000n),
-  nsec: Number(value % 1_000_000_000n),
-});
-
 /** What `pcapfleet-agent slice` writes for the window and filter (sliceStore to a file). */
 async function reference(
   catalogue: FixedCatalogue,
@@ -116,13 +103,13 @@ async function reference(
   filter: string,
   caps: { maxBytes?: number; maxPackets?: number } = {},
 ): Promise<{ bytes: Buffer; packets: number; truncated: boolean }> {
-  const out = join(work, `ref-${Math.random().toString(36).slice(2)}.pcap`);
+  const out = join(suite.work, `ref-${Math.random().toString(36).slice(2)}.pcap`);
   const result = await sliceStore({
     files: catalogue.files(),
     from: instant(from),
     to: instant(to),
     filter,
-    stateDir,
+    stateDir: suite.stateDir,
     output: out,
     syncReads: true,
     ...caps,
@@ -180,7 +167,7 @@ describe("Slice output", () => {
     const got = await collect(served, { window: { startNs: from, endNs: to }, filter: "tcp or icmp6" });
     const tool = new ref.Reference(
       small.files().map((file) => file.path),
-      work,
+      suite.work,
     );
     const expected = ref.inWindow(await tool.matching("tcp or icmp6"), instant(from), instant(to));
     expect(expected.length).toBeGreaterThan(100);

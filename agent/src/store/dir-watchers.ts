@@ -7,7 +7,7 @@
 import { type FSWatcher, watch } from "node:fs";
 import { join, sep } from "node:path";
 import type { Logger } from "@pcapfleet/core";
-import type { FoundDir } from "./store-walk.js";
+import type { FoundDir } from "@pcapfleet/pcap/query";
 
 /** Called for an event on `path` (a name inside a watched directory at level `dirDepth`). */
 export type DirEventHandler = (path: string, dirDepth: number) => void;

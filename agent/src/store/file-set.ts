@@ -5,9 +5,13 @@
  * again until they change), and counting the bytes written for the ingest rate.
  */
 import type { Logger } from "@pcapfleet/core";
-import { type CaptureFile, compareFiles } from "@pcapfleet/pcap/query";
-import { probeCapture, reasonOf } from "./file-probe.js";
-import type { FoundFile } from "./store-walk.js";
+import {
+  type CaptureFile,
+  compareFiles,
+  type FoundFile,
+  probeCaptureFile,
+  reasonOf,
+} from "@pcapfleet/pcap/query";
 
 /** A catalogued capture and the store (index in the configuration) it was found in. */
 export interface TrackedFile {
@@ -77,7 +81,7 @@ export class FileSet {
     if (owner !== undefined && owner !== found.path && this.tracked.has(owner)) return "none";
     let file: CaptureFile | undefined;
     try {
-      file = await probeCapture(found.path);
+      file = await probeCaptureFile(found.path);
     } catch (error) {
       this.markCorrupt(found.path, store, identity, reasonOf(error), `${found.dev}:${found.ino}`);
       return this.untrack(found.path) ? "set" : "none";

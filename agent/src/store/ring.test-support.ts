@@ -4,6 +4,9 @@
  * independent reference for subnet summaries.
  */
 import { execFile } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, utimesSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Writable } from "node:stream";
 import { promisify } from "node:util";
 import { createLogger, type Logger } from "@pcapfleet/core";
@@ -14,7 +17,73 @@ import {
   type PcapWriter,
   type TrafficOptions,
 } from "@pcapfleet/pcap";
+import { afterEach, beforeEach } from "vitest";
 import { formatIpv6 } from "./prefix-table.js";
+import { createStoreCatalogue } from "./store-catalogue.js";
+import type { StoreCatalogue, StoreCatalogueOptions } from "./types.js";
+
+/** The directories of the running store test and the catalogues it opened; see {@link storeTestBed}. */
+export interface StoreTestBed {
+  /** The test's temporary directory, removed after it. */
+  readonly root: string;
+  /** `root/ring`, created empty: the store. */
+  readonly store: string;
+  /** `root/state`, not created: the catalogue's state directory. */
+  readonly state: string;
+  /**
+   * A catalogue of `[store]` with state in `state` and a collecting logger (quiet 150 ms, rescan
+   * every 500 ms), closed after the test; `options` override any of these.
+   */
+  open(options?: Partial<StoreCatalogueOptions>): { c: StoreCatalogue; lines: Record<string, unknown>[] };
+}
+
+/**
+ * Registers, in the calling test file, the per-test set-up of the catalogue tests: a fresh
+ * temporary root (named from `prefix`) with an empty store, removed with the catalogues the
+ * test opened once it ends.
+ */
+export function storeTestBed(prefix: string): StoreTestBed {
+  let root = "";
+  const opened: StoreCatalogue[] = [];
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), prefix));
+    mkdirSync(join(root, "ring"));
+  });
+  afterEach(async () => {
+    for (const c of opened.splice(0)) await c.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+  return {
+    get root() {
+      return root;
+    },
+    get store() {
+      return join(root, "ring");
+    },
+    get state() {
+      return join(root, "state");
+    },
+    open(options = {}) {
+      const { log, lines } = collectingLogger();
+      const c = createStoreCatalogue({
+        dirs: [join(root, "ring")],
+        stateDir: join(root, "state"),
+        log,
+        quietMs: 150,
+        rescanMs: 500,
+        ...options,
+      });
+      opened.push(c);
+      return { c, lines };
+    },
+  };
+}
+
+/** Marks a file as written an hour ago, so the catalogue takes it as closed at once. */
+export function age(path: string): void {
+  const past = new Date(Date.now() - 3_600_000);
+  utimesSync(path, past, past);
+}
 
 /** Generated packets, kept (the generator never reuses their buffers). */
 export function packets(options: Partial<TrafficOptions>): GeneratedPacket[] {

@@ -1,70 +1,45 @@
-import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { createPcapWriter, LinkType } from "@pcapfleet/pcap";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { appendPackets, collectingLogger, packets, waitFor, writeCapture } from "./ring.test-support.js";
-import { createStoreCatalogue } from "./store-catalogue.js";
+import { describe, expect, it } from "vitest";
+import { age, appendPackets, packets, storeTestBed, waitFor, writeCapture } from "./ring.test-support.js";
 import type { StoreCatalogue } from "./types.js";
 
-let root: string;
-let store: string;
-let state: string;
-const open: StoreCatalogue[] = [];
-
-beforeEach(() => {
-  root = mkdtempSync(join(tmpdir(), "pcapfleet-store-"));
-  store = join(root, "ring");
-  state = join(root, "state");
-  mkdirSync(store);
-});
-afterEach(async () => {
-  for (const c of open.splice(0)) await c.close();
-  rmSync(root, { recursive: true, force: true });
-});
+const bed = storeTestBed("pcapfleet-store-");
 
 function catalogue(dirs: string[], extra: { quietMs?: number; rescanMs?: number } = {}) {
-  const { log, lines } = collectingLogger();
-  const c = createStoreCatalogue({ dirs, stateDir: state, log, quietMs: 150, rescanMs: 300, ...extra });
-  open.push(c);
-  return { c, lines };
+  return bed.open({ dirs, rescanMs: 300, ...extra });
 }
 
 const names = (c: StoreCatalogue): string[] => c.files().map((f) => basename(f.path));
 
-/** Marks a file as written long ago, so it is closed at once. */
-function age(path: string): void {
-  const past = new Date(Date.now() - 3_600_000);
-  utimesSync(path, past, past);
-}
-
 describe("live store catalogue", () => {
   it("finds captures by content, follows new, growing and deleted files", async () => {
     const early = packets({ seed: 1, packets: 200 });
-    await writeCapture(join(store, "eth0.ring-1"), LinkType.ETHERNET, early);
-    mkdirSync(join(store, "sub", "deeper"), { recursive: true });
+    await writeCapture(join(bed.store, "eth0.ring-1"), LinkType.ETHERNET, early);
+    mkdirSync(join(bed.store, "sub", "deeper"), { recursive: true });
     await writeCapture(
-      join(store, "sub", "deeper", "x.cap"),
+      join(bed.store, "sub", "deeper", "x.cap"),
       LinkType.ETHERNET,
       packets({ seed: 2, packets: 50 }),
     );
-    writeFileSync(join(store, "notes.txt"), "not a capture at all\n");
-    const { c } = catalogue([store]);
+    writeFileSync(join(bed.store, "notes.txt"), "not a capture at all\n");
+    const { c } = catalogue([bed.store]);
     let changes = 0;
     c.onChange(() => changes++);
     await c.start();
     expect(names(c).sort()).toEqual(["eth0.ring-1", "x.cap"]);
 
     // A new file, in a directory created after start.
-    mkdirSync(join(store, "later"));
+    mkdirSync(join(bed.store, "later"));
     const late = packets({ seed: 3, packets: 100, start: { sec: 1_700_000_500, nsec: 0 } });
-    await writeCapture(join(store, "later", "ring-2"), LinkType.ETHERNET, late);
+    await writeCapture(join(bed.store, "later", "ring-2"), LinkType.ETHERNET, late);
     await waitFor("new file", () => names(c).includes("ring-2"));
     await waitFor("change notification", () => changes > 0);
 
     // A file growing while written: picked up, its growth seen, indexed up to its newest packet.
     const growing = packets({ seed: 4, packets: 400, start: { sec: 1_700_001_000, nsec: 0 } });
-    const writer = await createPcapWriter(join(store, "ring-3"), {
+    const writer = await createPcapWriter(join(bed.store, "ring-3"), {
       linkType: LinkType.ETHERNET,
       nanosecond: true,
     });
@@ -86,20 +61,20 @@ describe("live store catalogue", () => {
     // A deleted file leaves on its watch event, well before the next rescan.
     const before = changes;
     const t0 = Date.now();
-    rmSync(join(store, "eth0.ring-1"));
+    rmSync(join(bed.store, "eth0.ring-1"));
     await waitFor("deletion", () => !names(c).includes("eth0.ring-1"), 250);
     expect(Date.now() - t0).toBeLessThan(250);
     await waitFor("deletion notified", () => changes > before);
-    rmSync(join(store, "later"), { recursive: true });
+    rmSync(join(bed.store, "later"), { recursive: true });
     await waitFor("directory deletion", () => !names(c).includes("ring-2"), 250);
     expect(c.stores()[0]).toMatchObject({ state: "ok", error: "", corruptFiles: 0 });
   });
 
   it("skips corrupt files, counts them, logs each once and marks the store degraded", async () => {
     const good = packets({ seed: 5, packets: 100 });
-    await writeCapture(join(store, "good.pcap"), LinkType.ETHERNET, good);
+    await writeCapture(join(bed.store, "good.pcap"), LinkType.ETHERNET, good);
     // A broken first record: refused when probed.
-    await writeCapture(join(store, "bad-head.pcap"), LinkType.ETHERNET, good.slice(0, 5));
+    await writeCapture(join(bed.store, "bad-head.pcap"), LinkType.ETHERNET, good.slice(0, 5));
     const head = Buffer.alloc(24 + 16);
     head.writeUInt32LE(0xa1b2c3d4, 0);
     head.writeUInt16LE(2, 4);
@@ -109,15 +84,19 @@ describe("live store catalogue", () => {
     head.writeUInt32LE(1_700_000_000, 24);
     head.writeUInt32LE(0x7fff_ffff, 32); // caplen beyond any limit
     head.writeUInt32LE(60, 36);
-    writeFileSync(join(store, "bad-head.pcap"), head);
+    writeFileSync(join(bed.store, "bad-head.pcap"), head);
     // Good first records, garbage later: refused when indexed.
-    await writeCapture(join(store, "bad-tail.pcap"), LinkType.ETHERNET, good.slice(0, 20));
-    writeFileSync(join(store, "bad-tail.pcap"), Buffer.concat([head.subarray(24), Buffer.alloc(64, 0xff)]), {
-      flag: "a",
-    });
-    for (const name of ["good.pcap", "bad-head.pcap", "bad-tail.pcap"]) age(join(store, name));
+    await writeCapture(join(bed.store, "bad-tail.pcap"), LinkType.ETHERNET, good.slice(0, 20));
+    writeFileSync(
+      join(bed.store, "bad-tail.pcap"),
+      Buffer.concat([head.subarray(24), Buffer.alloc(64, 0xff)]),
+      {
+        flag: "a",
+      },
+    );
+    for (const name of ["good.pcap", "bad-head.pcap", "bad-tail.pcap"]) age(join(bed.store, name));
 
-    const { c, lines } = catalogue([store]);
+    const { c, lines } = catalogue([bed.store]);
     await c.start();
     await waitFor("corrupt files counted", () => c.stores()[0]?.corruptFiles === 2);
     expect(names(c)).toEqual(["good.pcap"]);
@@ -133,18 +112,18 @@ describe("live store catalogue", () => {
       .map((l) => basename(String(l["file"])));
     expect(warned.sort()).toEqual(["bad-head.pcap", "bad-tail.pcap"]);
     // Removing them heals the store.
-    rmSync(join(store, "bad-head.pcap"));
-    rmSync(join(store, "bad-tail.pcap"));
+    rmSync(join(bed.store, "bad-head.pcap"));
+    rmSync(join(bed.store, "bad-tail.pcap"));
     await waitFor("healed", () => c.stores()[0]?.state === "ok");
   });
 
   it("reports missing and unreadable stores, keeps serving the others, and retries", async () => {
-    await writeCapture(join(store, "a.pcap"), LinkType.ETHERNET, packets({ seed: 6, packets: 10 }));
-    const missing = join(root, "not-yet");
+    await writeCapture(join(bed.store, "a.pcap"), LinkType.ETHERNET, packets({ seed: 6, packets: 10 }));
+    const missing = join(bed.root, "not-yet");
     // Root reads any directory, so "unreadable" is tested with a path readdir refuses for root too.
-    const notADir = join(root, "plain-file");
+    const notADir = join(bed.root, "plain-file");
     writeFileSync(notADir, "x");
-    const { c, lines } = catalogue([missing, notADir, store]);
+    const { c, lines } = catalogue([missing, notADir, bed.store]);
     await c.start();
     const [m, u, ok] = c.stores();
     expect(m).toMatchObject({ path: missing, state: "missing", disk: undefined });
@@ -163,7 +142,7 @@ describe("live store catalogue", () => {
   });
 
   it("pins nest and release once", async () => {
-    const { c } = catalogue([store]);
+    const { c } = catalogue([bed.store]);
     await c.start();
     const a = c.pin(["/r/x", "/r/y"]);
     const b = c.pin(["/r/x"]);
@@ -177,16 +156,20 @@ describe("live store catalogue", () => {
 
   it("closes cleanly: no more events, indexing stopped", async () => {
     for (let i = 0; i < 4; i++) {
-      await writeCapture(join(store, `f${i}`), LinkType.ETHERNET, packets({ seed: 10 + i, packets: 3000 }));
+      await writeCapture(
+        join(bed.store, `f${i}`),
+        LinkType.ETHERNET,
+        packets({ seed: 10 + i, packets: 3000 }),
+      );
     }
-    const { c } = catalogue([store]);
+    const { c } = catalogue([bed.store]);
     let changes = 0;
     c.onChange(() => changes++);
     await c.start();
     await c.close();
     expect(c.indexing()).toBeUndefined();
     const seen = changes;
-    await writeCapture(join(store, "after"), LinkType.ETHERNET, packets({ seed: 20, packets: 10 }));
+    await writeCapture(join(bed.store, "after"), LinkType.ETHERNET, packets({ seed: 20, packets: 10 }));
     await new Promise((resolve) => setTimeout(resolve, 400));
     expect(names(c)).not.toContain("after");
     expect(changes).toBe(seen);

@@ -17,13 +17,13 @@ import { existsSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { AppError, ErrorCode } from "@pcapfleet/core/errors";
-import { MAX_STORE_DEPTH } from "@pcapfleet/pcap/query";
+import { type FoundFile, MAX_STORE_DEPTH, type StoreListing, walkStoreDir } from "@pcapfleet/pcap/query";
 import { diskUsage } from "../health/disk-usage.js";
 import { DirWatchers } from "./dir-watchers.js";
 import { FileSet } from "./file-set.js";
 import { StoreIndexer } from "./store-indexer.js";
 import { buildReport, diskLimitsOf, newSlot, type StoreSlot, setSlotState } from "./store-reports.js";
-import { type FoundFile, walkDir, walkStore } from "./store-walk.js";
+import { walkStore } from "./store-walk.js";
 import { SubnetSummarizer } from "./subnet-summary.js";
 import { SummaryWatermarks } from "./summary-watermarks.js";
 import type { StoreCatalogue, StoreCatalogueOptions, SubnetTrafficRow } from "./types.js";
@@ -143,8 +143,9 @@ export function createStoreCatalogue(options: StoreCatalogueOptions): StoreCatal
         watchers.dropTree(path);
       } else if (st.isDirectory()) {
         if (dirDepth >= MAX_STORE_DEPTH || store < 0) continue;
-        const out = { dirs: [], files: [], problems: [] };
-        await walkDir(path, dirDepth + 1, out, new Set());
+        // Unlistable subdirectories show up in the next rescan's report.
+        const out: StoreListing = { dirs: [], files: [], skipped: [] };
+        await walkStoreDir(path, dirDepth + 1, out, new Set());
         for (const dir of out.dirs) watchers.add(dir);
         for (const found of out.files) await track(found, store);
       } else if (st.isFile() && st.size >= 4n && store >= 0) {

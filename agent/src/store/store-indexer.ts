@@ -2,22 +2,13 @@
  * Indexing runs of the live catalogue: one pass over the files that are new or grew, feeding the
  * subnet summariser from the same pass (behind the per-file watermark), and tracking per file how
  * far it is indexed and its newest packet, which availability and the completion of summary
- * minutes need. The per-file loop is the engine's `indexStores` (load, build or extend, save),
- * written out here for two things it does not offer yet: a smaller read size, so the event loop
- * is never held long, and cancellation inside a file.
+ * minutes need. The per-file loop (load, build or extend, save) is the engine's `indexStores`,
+ * with a smaller read size so the event loop is never held long, and the run's signal, which it
+ * checks between read batches.
  */
 import { stat } from "node:fs/promises";
-import { AppError, ErrorCode } from "@pcapfleet/core/errors";
-import {
-  buildIndex,
-  type CaptureIndex,
-  loadIndex,
-  type PacketRecord,
-  PcapFormatError,
-  saveIndex,
-} from "@pcapfleet/pcap";
-import type { CaptureFile, SkippedFile } from "@pcapfleet/pcap/query";
-import { reasonOf } from "./file-probe.js";
+import type { PacketRecord } from "@pcapfleet/pcap";
+import { type CaptureFile, type IndexedFile, indexStores, type SkippedFile } from "@pcapfleet/pcap/query";
 import type { SubnetSummarizer } from "./subnet-summary.js";
 import type { SummaryWatermarks, Watermark } from "./summary-watermarks.js";
 import type { IndexingProgress } from "./types.js";
@@ -50,14 +41,6 @@ export interface IndexRunResult {
 export class StoreIndexer {
   private readonly files = new Map<string, FileProgress>();
   private progress: IndexingProgress | undefined;
-  /** Stand-in before the first file of a run (never written through: onRecord runs per file). */
-  private readonly placeholder: FileProgress = {
-    ino: 0n,
-    dev: 0n,
-    indexedSize: -1,
-    newestSec: -1,
-    newestNsec: 0,
-  };
   /** Progress within the file being indexed: its base offset and the last record offset. */
   private currentBase = 0;
   private currentOffset = 0;
@@ -103,17 +86,18 @@ export class StoreIndexer {
 
   /**
    * Indexes `files` (merge order) and summarises their new records. Rejects with a `cancelled`
-   * AppError when `signal` aborts (checked per record, so a large file stops at once), and with
-   * the error of a state directory that cannot be written.
+   * AppError when `signal` aborts (checked between read batches of 512 KiB, so a large file stops
+   * within milliseconds), and with the error of a state directory that cannot be written.
    */
   async run(files: readonly CaptureFile[], signal: AbortSignal): Promise<IndexRunResult> {
     let bytesTotal = 0;
-    const work = files.map((file) => {
+    const work = new Map<CaptureFile, number>();
+    for (const file of files) {
       const p = this.stateOf(file);
       const bytes = p.indexedSize < 0 || p.indexedSize > file.size ? file.size : file.size - p.indexedSize;
       bytesTotal += bytes;
-      return bytes;
-    });
+      work.set(file, bytes);
+    }
     this.progress = {
       startedAt: new Date(),
       filesDone: 0,
@@ -121,84 +105,87 @@ export class StoreIndexer {
       bytesDone: 0,
       bytesTotal,
     };
-    const corrupt: SkippedFile[] = [];
     const summarizer = this.summarizer;
+    // The file being indexed, with its watermark and progress: set by the first callback for it.
+    let current: CaptureFile | undefined;
     let mark: Watermark = { end: 0, first: "" };
-    let state: FileProgress = this.placeholder;
+    let state: FileProgress | undefined;
     let first = true;
-    const onRecord = (rec: PacketRecord): void => {
-      if (signal.aborted) throw cancelled(signal);
-      if (first) {
-        first = false;
-        this.currentBase = rec.fileOffset;
-      }
-      if (rec.tsSec > state.newestSec || (rec.tsSec === state.newestSec && rec.tsNsec > state.newestNsec)) {
-        state.newestSec = rec.tsSec;
-        state.newestNsec = rec.tsNsec;
-      }
-      this.currentOffset = rec.fileOffset;
-      // Records counted before (an index rebuilt after the state was wiped) are not counted again.
-      if (rec.fileOffset < mark.end) return;
-      mark.end = rec.fileOffset + rec.recordLength;
-      summarizer.add(rec);
-    };
-    try {
-      for (const [i, file] of files.entries()) {
-        if (signal.aborted) throw cancelled(signal);
+    const enter = (file: CaptureFile): FileProgress => {
+      if (file !== current || state === undefined) {
+        current = file;
         mark = this.watermarks.entryFor(file);
         state = this.stateOf(file);
         first = true;
         this.currentBase = 0;
         this.currentOffset = 0;
-        const failure = await this.indexOne(file, state, onRecord);
-        if (failure !== undefined && (await stat(file.path).catch(() => undefined)) !== undefined) {
-          // A file rotated away during the run is no failure.
-          corrupt.push({ path: file.path, reason: failure });
-        }
-        const progress = this.progress as IndexingProgress;
-        this.progress = {
-          ...progress,
-          filesDone: progress.filesDone + 1,
-          bytesDone: progress.bytesDone + (work[i] as number),
-        };
-        this.currentBase = 0;
-        this.currentOffset = 0;
-        // Let timers and I/O callbacks in between files, whatever the reads did.
-        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      return state;
+    };
+    const onRecord = (rec: PacketRecord, file: CaptureFile): void => {
+      const s = enter(file);
+      if (first) {
+        first = false;
+        this.currentBase = rec.fileOffset;
+      }
+      if (rec.tsSec > s.newestSec || (rec.tsSec === s.newestSec && rec.tsNsec > s.newestNsec)) {
+        s.newestSec = rec.tsSec;
+        s.newestNsec = rec.tsNsec;
+      }
+      this.currentOffset = rec.fileOffset;
+      // Records counted before (an index rebuilt after the state was wiped, or a build that
+      // started over) are not counted again.
+      if (rec.fileOffset < mark.end) return;
+      mark.end = rec.fileOffset + rec.recordLength;
+      summarizer.add(rec);
+    };
+    const done = (file: CaptureFile): void => {
+      const progress = this.progress as IndexingProgress;
+      this.progress = {
+        ...progress,
+        filesDone: progress.filesDone + 1,
+        bytesDone: progress.bytesDone + (work.get(file) ?? 0),
+      };
+      current = undefined;
+      state = undefined;
+      this.currentBase = 0;
+      this.currentOffset = 0;
+    };
+    const onFile = (entry: IndexedFile, file: CaptureFile): void => {
+      const s = enter(file);
+      s.indexedSize = file.size;
+      const newest = entry.newest;
+      if (
+        newest !== undefined &&
+        (newest.sec > s.newestSec || (newest.sec === s.newestSec && newest.nsec > s.newestNsec))
+      ) {
+        s.newestSec = newest.sec;
+        s.newestNsec = newest.nsec;
+      }
+      done(file);
+    };
+    try {
+      const result = await indexStores({
+        files,
+        stateDir: this.stateDir,
+        chunkSize: INDEX_CHUNK,
+        signal,
+        onRecord,
+        onFile,
+        onSkip: (_skip, file) => {
+          enter(file);
+          done(file);
+        },
+      });
+      const corrupt: SkippedFile[] = [];
+      for (const skip of result.skipped) {
+        // A file rotated away during the run is no failure.
+        if ((await stat(skip.path).catch(() => undefined)) !== undefined) corrupt.push(skip);
       }
       return { corrupt };
     } finally {
       this.progress = undefined;
     }
-  }
-
-  /** Builds or extends the index of one file; returns why the file cannot be indexed, if so. */
-  private async indexOne(
-    file: CaptureFile,
-    state: FileProgress,
-    onRecord: (rec: PacketRecord) => void,
-  ): Promise<string | undefined> {
-    let previous: CaptureIndex | undefined;
-    let index: CaptureIndex;
-    try {
-      previous = await loadIndex(this.stateDir, file.path);
-      index = await buildIndex(file.path, { previous, chunkSize: INDEX_CHUNK, onRecord });
-    } catch (error) {
-      if (!isFileFailure(error)) throw error;
-      return reasonOf(error);
-    }
-    // Outside the try: a state directory that cannot be written fails the run, not one file.
-    if (index !== previous) await saveIndex(this.stateDir, index);
-    state.indexedSize = file.size;
-    const h = index.header;
-    if (
-      h.packets > 0 &&
-      (h.maxSec > state.newestSec || (h.maxSec === state.newestSec && h.maxNsec > state.newestNsec))
-    ) {
-      state.newestSec = h.maxSec;
-      state.newestNsec = h.maxNsec;
-    }
-    return undefined;
   }
 
   /** Gets or creates the progress of `file` (a new one when the path holds another file now). */
@@ -210,16 +197,4 @@ export class StoreIndexer {
     }
     return p;
   }
-}
-
-/** Failures that end one file, not the run: format and storage problems of the capture. */
-function isFileFailure(error: unknown): boolean {
-  if (error instanceof PcapFormatError) return true;
-  return (
-    error instanceof AppError && (error.code === ErrorCode.StorageIo || error.code === ErrorCode.NotFound)
-  );
-}
-
-function cancelled(signal: AbortSignal): AppError {
-  return new AppError(ErrorCode.Cancelled, "indexing cancelled", { cause: signal.reason });
 }

@@ -1,55 +1,26 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { createPcapWriter, type GeneratedPacket, LinkType } from "@pcapfleet/pcap";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { diskUsage } from "../health/disk-usage.js";
 import {
+  age,
   appendPackets,
-  collectingLogger,
   packets,
   replaceRows,
   type SummaryTotals,
+  storeTestBed,
   tsharkTotals,
   waitFor,
   writeCapture,
 } from "./ring.test-support.js";
-import { createStoreCatalogue } from "./store-catalogue.js";
 import { WATERMARK_FILE } from "./summary-watermarks.js";
 import type { StoreCatalogue } from "./types.js";
 
-let root: string;
-let store: string;
-let state: string;
-const open: StoreCatalogue[] = [];
-
-beforeEach(() => {
-  root = mkdtempSync(join(tmpdir(), "pcapfleet-summ-"));
-  store = join(root, "ring");
-  state = join(root, "state");
-  mkdirSync(store);
-});
-afterEach(async () => {
-  for (const c of open.splice(0)) await c.close();
-  rmSync(root, { recursive: true, force: true });
-});
+const bed = storeTestBed("pcapfleet-summ-");
 
 function catalogue(quietMs = 150, diskLimits?: ReadonlyMap<string, number>): StoreCatalogue {
-  const c = createStoreCatalogue({
-    dirs: [store],
-    stateDir: state,
-    log: collectingLogger().log,
-    quietMs,
-    rescanMs: 500,
-    ...(diskLimits === undefined ? {} : { diskLimits }),
-  });
-  open.push(c);
-  return c;
-}
-
-function age(path: string): void {
-  const past = new Date(Date.now() - 3_600_000);
-  utimesSync(path, past, past);
+  return bed.open({ quietMs, ...(diskLimits === undefined ? {} : { diskLimits }) }).c;
 }
 
 const ns = (p: GeneratedPacket): bigint => BigInt(p.tsSec) * 1_000_000_000n + BigInt(p.tsNsec);
@@ -66,7 +37,7 @@ async function writeRing(): Promise<{ files: string[]; list: GeneratedPacket[] }
       durationS: 90,
       start: { sec: 1_700_000_010 + i * 90, nsec: 0 },
     });
-    const path = join(store, `ring-${i}.pcap`);
+    const path = join(bed.store, `ring-${i}.pcap`);
     await writeCapture(path, LinkType.ETHERNET, part);
     age(path);
     files.push(path);
@@ -102,7 +73,7 @@ describe("availability and subnet summaries", () => {
     // Less than a minute of history: the rate comes from the files' own span.
     const rate = bytes / (Number(newest - oldest) / 1e9);
     expect(report?.pcap.ingestBytesPerSecond).toBeCloseTo(rate, 6);
-    const free = (await diskUsage(store)).freeBytes;
+    const free = (await diskUsage(bed.store)).freeBytes;
     const forecast = (bytes + free) / rate / 3600;
     expect(Math.abs((report?.pcap.retentionForecastHours ?? 0) - forecast) / forecast).toBeLessThan(0.01);
   });
@@ -112,11 +83,11 @@ describe("availability and subnet summaries", () => {
     const bytes = files.reduce((n, f) => n + statSync(f).size, 0);
     const span = Number(ns(list[list.length - 1] as GeneratedPacket) - ns(list[0] as GeneratedPacket)) / 1e9;
     const rate = bytes / span;
-    const disk = await diskUsage(store);
+    const disk = await diskUsage(bed.store);
     // Halfway between the current use and full: about half of the free space is usable.
     const percent = disk.usedPercent + (100 - disk.usedPercent) / 2;
     // Keyed by an unresolved spelling of the store: the catalogue resolves both sides.
-    const c = catalogue(150, new Map([[`${store}/../ring/`, percent]]));
+    const c = catalogue(150, new Map([[`${bed.store}/../ring/`, percent]]));
     await c.start();
     const newest = ns(list[list.length - 1] as GeneratedPacket);
     await waitFor("indexed", () => c.stores()[0]?.pcap.newestPacketNs === newest);
@@ -130,12 +101,12 @@ describe("availability and subnet summaries", () => {
     await c.close();
 
     // A limit below the current use: nothing more is usable, the ring holds what it holds now.
-    const full = catalogue(150, new Map([[store, Math.max(0.01, disk.usedPercent / 2)]]));
+    const full = catalogue(150, new Map([[bed.store, Math.max(0.01, disk.usedPercent / 2)]]));
     await full.start();
     await waitFor("indexed", () => full.stores()[0]?.pcap.newestPacketNs === newest);
     expect(full.stores()[0]?.pcap.retentionForecastHours).toBeCloseTo(span / 3600, 6);
-    expect(() => catalogue(150, new Map([[store, 0]]))).toThrow(/diskLimits/);
-    expect(() => catalogue(150, new Map([[store, 101]]))).toThrow(/diskLimits/);
+    expect(() => catalogue(150, new Map([[bed.store, 0]]))).toThrow(/diskLimits/);
+    expect(() => catalogue(150, new Map([[bed.store, 101]]))).toThrow(/diskLimits/);
   });
 
   it("counts no minute twice when the indexes are rebuilt", async () => {
@@ -147,8 +118,8 @@ describe("availability and subnet summaries", () => {
     await first.close();
 
     // Indexes wiped: the rebuild shows every record again, the watermarks keep them uncounted.
-    const indexes = () => readdirSync(state).filter((n) => n.endsWith(".pfidx"));
-    for (const name of indexes()) rmSync(join(state, name));
+    const indexes = () => readdirSync(bed.state).filter((n) => n.endsWith(".pfidx"));
+    for (const name of indexes()) rmSync(join(bed.state, name));
     const second = catalogue();
     await second.start();
     await waitFor("rebuilt", () => indexes().length === 3 && second.indexing() === undefined);
@@ -157,8 +128,8 @@ describe("availability and subnet summaries", () => {
     await second.close();
 
     // Without the watermarks the same rebuild counts everything again: the check above is real.
-    for (const name of indexes()) rmSync(join(state, name));
-    rmSync(join(state, WATERMARK_FILE));
+    for (const name of indexes()) rmSync(join(bed.state, name));
+    rmSync(join(bed.state, WATERMARK_FILE));
     const third = catalogue();
     await third.start();
     const again = await takeAll(third, packetsOf(reference));
@@ -167,7 +138,7 @@ describe("availability and subnet summaries", () => {
 
   it("holds back the minute a file is still writing until it closes", async () => {
     const list = packets({ seed: 40, ratePps: 10, durationS: 150, start: { sec: 1_700_000_040, nsec: 0 } });
-    const path = join(store, "live.pcap");
+    const path = join(bed.store, "live.pcap");
     const writer = await createPcapWriter(path, { linkType: LinkType.ETHERNET, nanosecond: true });
     await appendPackets(writer, list);
     const lastMinute =
@@ -199,7 +170,7 @@ describe("availability and subnet summaries", () => {
     const base = packets({ seed: 50, packets: 20_000, ratePps: 2000 });
     let bytes = 0;
     for (let f = 0; f < 4; f++) {
-      const path = join(store, `big-${f}.pcap`);
+      const path = join(bed.store, `big-${f}.pcap`);
       const writer = await createPcapWriter(path, { linkType: LinkType.ETHERNET, nanosecond: true });
       for (let r = 0; writer.bytesWritten < 60 * 1024 * 1024; r++) {
         const shift = f * 10_000 + r * 10;
@@ -238,7 +209,7 @@ describe("availability and subnet summaries", () => {
           return (
             sawRun.value &&
             progress === undefined &&
-            readdirSync(state).filter((n) => n.endsWith(".pfidx")).length === 4
+            readdirSync(bed.state).filter((n) => n.endsWith(".pfidx")).length === 4
           );
         },
         120_000,

@@ -1,54 +1,25 @@
-import { mkdirSync, mkdtempSync, rmSync, utimesSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createPcapWriter, type GeneratedPacket, LinkType } from "@pcapfleet/pcap";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
+  age,
   appendPackets,
-  collectingLogger,
   packets,
   replaceRows,
   rowKey,
   type SummaryTotals,
+  storeTestBed,
   type TestRow,
   tsharkTotals,
   waitFor,
   writeCapture,
 } from "./ring.test-support.js";
-import { createStoreCatalogue } from "./store-catalogue.js";
 import type { StoreCatalogue, SubnetTrafficRow } from "./types.js";
 
-let root: string;
-let store: string;
-let state: string;
-const open: StoreCatalogue[] = [];
-
-beforeEach(() => {
-  root = mkdtempSync(join(tmpdir(), "pcapfleet-totals-"));
-  store = join(root, "ring");
-  state = join(root, "state");
-  mkdirSync(store);
-});
-afterEach(async () => {
-  for (const c of open.splice(0)) await c.close();
-  rmSync(root, { recursive: true, force: true });
-});
+const bed = storeTestBed("pcapfleet-totals-");
 
 function catalogue(quietMs = 150): StoreCatalogue {
-  const c = createStoreCatalogue({
-    dirs: [store],
-    stateDir: state,
-    log: collectingLogger().log,
-    quietMs,
-    rescanMs: 500,
-  });
-  open.push(c);
-  return c;
-}
-
-function age(path: string): void {
-  const past = new Date(Date.now() - 3_600_000);
-  utimesSync(path, past, past);
+  return bed.open({ quietMs }).c;
 }
 
 const sorted = (totals: SummaryTotals) => new Map([...totals].sort());
@@ -74,7 +45,7 @@ describe("subnet summary rows are totals", () => {
   it("re-emits the updated totals of the keys a late file touches", async () => {
     const ring: string[] = [];
     for (let i = 0; i < 2; i++) {
-      const path = join(store, `ring-${i}.pcap`);
+      const path = join(bed.store, `ring-${i}.pcap`);
       const start = { sec: 1_700_000_010 + i * 90, nsec: 0 };
       await writeCapture(
         path,
@@ -90,7 +61,7 @@ describe("subnet summary rows are totals", () => {
     await takeUntil(c, first, [], await tsharkTotals(ring));
 
     // A file of another writer turns up late, with packets of a minute already emitted.
-    const late = join(store, "late.pcap");
+    const late = join(bed.store, "late.pcap");
     const lateList = packets({
       seed: 90,
       ratePps: 10,
@@ -118,7 +89,7 @@ describe("subnet summary rows are totals", () => {
     const split = list.findIndex((p) => p.tsSec >= 1_700_000_130);
     const splitMinute = minuteNs(list[split] as GeneratedPacket);
     expect(minuteNs(list[split - 1] as GeneratedPacket)).toBe(splitMinute);
-    const path = join(store, "live.pcap");
+    const path = join(bed.store, "live.pcap");
     const writer = await createPcapWriter(path, { linkType: LinkType.ETHERNET, nanosecond: true });
     await appendPackets(writer, list.slice(0, split));
     const c1 = catalogue(3000);
@@ -140,7 +111,7 @@ describe("subnet summary rows are totals", () => {
     const again: SubnetTrafficRow[] = [];
     await takeUntil(c2, again, first, all);
     // The split minute's keys came again with the totals of both halves.
-    const secondHalf = join(root, "second-half.pcap");
+    const secondHalf = join(bed.root, "second-half.pcap");
     await writeCapture(secondHalf, LinkType.ETHERNET, list.slice(split));
     const halfOnly = await tsharkTotals([secondHalf]);
     const splitRows = again.filter((row) => row.minuteStartNs === splitMinute);

@@ -1,6 +1,7 @@
 import { AppError, ErrorCode, type Logger } from "@pcapfleet/core";
 import type { Connection, Db, Queryable } from "../db/index.js";
 import { addDays, dayLiteral, dayStart, partitionDay, partitionName } from "./days.js";
+import { createPeriodic } from "./periodic.js";
 
 /**
  * Creates daily partitions ahead of time and drops those past retention, for every
@@ -176,29 +177,13 @@ export function createPartitionManager(options: PartitionManagerOptions): Partit
     }
   }
 
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> = Promise.resolve();
-
-  function scheduled(): void {
-    running = running
-      .then(runOnce)
-      .catch((error: unknown) => log.error({ err: error }, "partitions: maintenance pass failed"));
-  }
-
-  return {
-    runOnce,
-    start() {
-      if (timer !== undefined) return;
-      scheduled();
-      // unref: the schedule alone must not keep the process alive.
-      timer = setInterval(scheduled, intervalMs).unref();
-    },
-    async stop() {
-      if (timer !== undefined) clearInterval(timer);
-      timer = undefined;
-      await running;
-    },
-  };
+  const schedule = createPeriodic({
+    run: runOnce,
+    intervalMs,
+    log,
+    failure: "partitions: maintenance pass failed",
+  });
+  return { runOnce, start: schedule.start, stop: schedule.stop };
 }
 
 /**

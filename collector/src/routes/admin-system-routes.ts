@@ -1,20 +1,16 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { AppError } from "@pcapfleet/core";
 import { levels } from "pino";
-import type { Db } from "../db/index.js";
 import { errorResponses, jsonResponse } from "../http/schemas.js";
 import { createRouter, type RouteModule } from "../http/types.js";
-import type { Kv } from "../kv/index.js";
 import type { LogRing } from "../logs/log-ring.js";
 import { createSensorQueries } from "../sensors/queries.js";
 import {
-  collectorInfo,
+  type CollectorProbeDeps,
+  checkCollector,
   collectorInfoSchema,
   dbProbeSchema,
-  defaultProbeTimeoutMs,
   kvProbeSchema,
-  probeDb,
-  probeKv,
   processFacts,
   processFactsSchema,
 } from "./probes.js";
@@ -102,24 +98,17 @@ const logs = createRoute({
   },
 });
 
-/** Dependencies of {@link createAdminSystemRoutes}. */
-export interface AdminSystemRoutesDeps {
-  readonly db: Db;
-  readonly kv: Kv;
+/** Dependencies of {@link createAdminSystemRoutes}: what it probes, plus what it reports on. */
+export interface AdminSystemRoutesDeps extends CollectorProbeDeps {
   /** The ring the collector's logger writes to (`teeToRing`). */
   readonly logs: LogRing;
   /** The collector's data directory (PGlite, results), for its filesystem usage. */
   readonly dataDir: string;
-  readonly version: string;
-  readonly startedAt: Date;
-  /** How long each dependency probe may take; 2 s when absent. */
-  readonly probeTimeoutMs?: number;
 }
 
 /** Builds `GET /admin/system/status`, `GET /admin/storage` and `GET /admin/logs`. */
 export function createAdminSystemRoutes(deps: AdminSystemRoutesDeps): RouteModule {
-  const { db, kv, version, startedAt } = deps;
-  const timeoutMs = deps.probeTimeoutMs ?? defaultProbeTimeoutMs;
+  const db = deps.db;
   const queries = createSensorQueries({ db });
 
   /** Figures that need the database; nulls when it fails, so the page still shows the rest. */
@@ -140,11 +129,11 @@ export function createAdminSystemRoutes(deps: AdminSystemRoutesDeps): RouteModul
 
   const routes = createRouter()
     .openapi(systemStatus, async (c) => {
-      const [database, store] = await Promise.all([probeDb(db, timeoutMs), probeKv(kv, timeoutMs)]);
+      const { database, kv: store, ...info } = await checkCollector(deps);
       const facts = await databaseFacts(database.ok);
       return c.json(
         {
-          ...collectorInfo(version, startedAt),
+          ...info,
           process: processFacts(),
           database: { ...database, size_bytes: facts.size_bytes, server_version: facts.server_version },
           kv: store,

@@ -1,17 +1,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { Db } from "../db/index.js";
 import { errorResponses, jsonResponse } from "../http/schemas.js";
 import { createRouter, type RouteModule } from "../http/types.js";
-import type { Kv } from "../kv/index.js";
 import { createSensorQueries } from "../sensors/queries.js";
 import {
-  collectorInfo,
+  type CollectorProbeDeps,
+  checkCollector,
   collectorInfoSchema,
   dbProbeSchema,
-  defaultProbeTimeoutMs,
   kvProbeSchema,
-  probeDb,
-  probeKv,
 } from "./probes.js";
 import { fleetSummarySchema, noQuery } from "./sensor-schemas.js";
 
@@ -57,32 +53,16 @@ const summary = createRoute({
   },
 });
 
-/** Dependencies of {@link createHealthRoutes}. */
-export interface HealthRoutesDeps {
-  readonly db: Db;
-  readonly kv: Kv;
-  /** The collector's version, shown to callers. */
-  readonly version: string;
-  /** When the collector started, for the uptime. */
-  readonly startedAt: Date;
-  /** How long each dependency probe may take; 2 s when absent. */
-  readonly probeTimeoutMs?: number;
-}
+/** Dependencies of {@link createHealthRoutes}: what it probes. */
+export type HealthRoutesDeps = CollectorProbeDeps;
 
 /** Builds the health routes; see the module comment for what each status means. */
 export function createHealthRoutes(deps: HealthRoutesDeps): RouteModule {
-  const { db, kv, version, startedAt } = deps;
-  const timeoutMs = deps.probeTimeoutMs ?? defaultProbeTimeoutMs;
-  const queries = createSensorQueries({ db });
+  const queries = createSensorQueries({ db: deps.db });
 
   async function check(): Promise<z.infer<typeof healthSchema>> {
-    const [database, store] = await Promise.all([probeDb(db, timeoutMs), probeKv(kv, timeoutMs)]);
-    return {
-      status: database.ok && store.ok ? "ok" : "degraded",
-      ...collectorInfo(version, startedAt),
-      database,
-      kv: store,
-    };
+    const probed = await checkCollector(deps);
+    return { status: probed.database.ok && probed.kv.ok ? "ok" : "degraded", ...probed };
   }
 
   const routes = createRouter()

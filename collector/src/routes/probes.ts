@@ -80,6 +80,31 @@ export function probeKv(kv: Kv, timeoutMs = defaultProbeTimeoutMs): Promise<Prob
   return probe(kv.kind, () => kv.get("health:probe"), timeoutMs);
 }
 
+/** What the health and status routes probe and show: this collector's dependencies and identity. */
+export interface CollectorProbeDeps {
+  readonly db: Db;
+  readonly kv: Kv;
+  /** The collector's version, shown to callers. */
+  readonly version: string;
+  /** When the collector started, for the uptime. */
+  readonly startedAt: Date;
+  /** How long each dependency probe may take; 2 s when absent. */
+  readonly probeTimeoutMs?: number;
+}
+
+/** This collector's identity and the outcome of both dependency probes. */
+export interface CollectorCheck extends CollectorInfo {
+  database: ProbeResult<DbKind>;
+  kv: ProbeResult<KvKind>;
+}
+
+/** Probes the database and the kv store at once; never rejects (see {@link probeDb}). */
+export async function checkCollector(deps: CollectorProbeDeps): Promise<CollectorCheck> {
+  const timeoutMs = deps.probeTimeoutMs ?? defaultProbeTimeoutMs;
+  const [database, kv] = await Promise.all([probeDb(deps.db, timeoutMs), probeKv(deps.kv, timeoutMs)]);
+  return { ...collectorInfo(deps.version, deps.startedAt), database, kv };
+}
+
 /** The collector's identity and age, as every health and status route shows it. */
 export interface CollectorInfo {
   version: string;

@@ -7,25 +7,21 @@ import type { DbBackend } from "../db/testing.js";
 import { createApp } from "../http/app.js";
 import { createHarness, type Harness } from "../http/testing.js";
 import type { AppEnv } from "../http/types.js";
-import { beat, type IngestHarness, startIngest, type TestClock, testClock } from "../ingest/testing.js";
+import { type TestClock, testClock } from "../ingest/testing.js";
 import type { KvBackend } from "../kv/testing.js";
 import { createLogRing, type LogRing } from "../logs/log-ring.js";
-import { createOfflineSweeper } from "../sensors/sweeper.js";
+import { fleetStart, ingestTestFleet } from "../sensors/fleet-testing.js";
 import { migrateCore } from "../sensors/testing.js";
 import { roles } from "../users/types.js";
 import { createCollectorRoutes } from "./index.js";
 
 /**
  * Test support for the route suites: the HTTP harness's database (users) plus migration 001,
- * a small fleet put in through the real ingest service over gRPC, and an app with this folder's
- * modules whose logger writes to a real log ring.
- *
- * The fleet, at {@link fleetStart} + 40 s: `a1` at paris, healthy, devices eth0 and eth1; `a2`
- * at paris, degraded (disk 97%); `b1` at berlin, offline (one heartbeat, then silence).
+ * the sensor suites' small fleet (`ingestTestFleet`: a1 and a2 at paris, b1 at berlin offline),
+ * and an app with this folder's modules whose logger writes to a real log ring.
  */
 
-/** The clock's start: the first heartbeat (b1's). */
-export const fleetStart = Date.parse("2024-03-10T12:00:00Z");
+export { fleetLocations, fleetStart } from "../sensors/fleet-testing.js";
 
 /** The version the modules report. */
 export const testVersion = "9.9.9-test";
@@ -46,26 +42,6 @@ export interface FleetHarness {
   close(): Promise<void>;
 }
 
-/** Puts the fleet in through a real ingest server, then runs the offline sweeper once. */
-async function ingestFleet(h: Harness, clock: TestClock): Promise<void> {
-  let ingest: IngestHarness | undefined;
-  try {
-    ingest = await startIngest(h.scratch.db, h.kvScratch.kv, clock);
-    const agents = { a1: ingest.open(), a2: ingest.open(), b1: ingest.open() };
-    await agents.b1.send(beat("b1", clock, { sequence: 1, location: "berlin" }));
-    for (let sequence = 1; sequence <= 4; sequence += 1) {
-      clock.ms += 10_000;
-      await agents.a1.send(beat("a1", clock, { sequence, location: "paris", devices: ["eth0", "eth1"] }));
-      await agents.a2.send(beat("a2", clock, { sequence, location: "paris", diskUsedPercent: 97 }));
-    }
-    for (const agent of Object.values(agents)) agent.end();
-  } finally {
-    await ingest?.close();
-  }
-  const log = createLogger({ name: "test", level: "silent" });
-  await createOfflineSweeper({ db: h.scratch.db, kv: h.kvScratch.kv, log, now: clock.now }).runOnce();
-}
-
 /** Builds a {@link FleetHarness} on one database and one key-value backend. */
 export async function createFleetHarness(db: DbBackend, kv: KvBackend): Promise<FleetHarness> {
   const h = await createHarness(db, kv);
@@ -74,7 +50,7 @@ export async function createFleetHarness(db: DbBackend, kv: KvBackend): Promise<
     await migrateCore(h.scratch.db);
     for (const role of roles) await h.addUser(`${role}-user`, role);
     const clock = testClock(fleetStart);
-    await ingestFleet(h, clock);
+    await ingestTestFleet(h.scratch.db, h.kvScratch.kv, clock);
     const ring = createLogRing(500);
     const log = createLogger({ name: "collector", level: "debug", destination: ring });
     const startedAt = new Date(Date.now() - 5_000);

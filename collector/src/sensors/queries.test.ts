@@ -1,10 +1,10 @@
 import { AppError, ErrorCode } from "@pcapfleet/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dbBackends, type ScratchDb, silentLogger } from "../db/testing.js";
-import { beat, type IngestHarness, startIngest, type TestClock, testClock } from "../ingest/testing.js";
+import { dbBackends, type ScratchDb } from "../db/testing.js";
+import { type TestClock, testClock } from "../ingest/testing.js";
 import { createMemoryKv } from "../kv/index.js";
+import { fleetLocations, fleetStart, ingestTestFleet } from "./fleet-testing.js";
 import { createSensorQueries, type SensorQueries } from "./queries.js";
-import { createOfflineSweeper } from "./sweeper.js";
 import { migrateCore } from "./testing.js";
 
 async function notFound(promise: Promise<unknown>): Promise<void> {
@@ -19,34 +19,19 @@ async function notFound(promise: Promise<unknown>): Promise<void> {
 describe.each(dbBackends())("sensor queries on $name", (backend) => {
   let scratch: ScratchDb;
   let clock: TestClock;
-  let ingest: IngestHarness;
   let queries: SensorQueries;
   const kv = createMemoryKv();
-  const start = Date.parse("2024-03-10T12:00:00Z");
+  const start = fleetStart;
 
   // A small fleet: a1 healthy at paris, a2 with a full disk at paris, b1 at berlin gone silent.
   beforeAll(async () => {
     scratch = await backend.create();
     await migrateCore(scratch.db);
     clock = testClock(start);
-    ingest = await startIngest(scratch.db, kv, clock);
-    const agents = {
-      a1: ingest.open(),
-      a2: ingest.open(),
-      b1: ingest.open(),
-    };
-    await agents.b1.send(beat("b1", clock, { sequence: 1, location: "berlin" }));
-    for (let sequence = 1; sequence <= 4; sequence += 1) {
-      clock.ms += 10_000;
-      await agents.a1.send(beat("a1", clock, { sequence, location: "paris", devices: ["eth0", "eth1"] }));
-      await agents.a2.send(beat("a2", clock, { sequence, location: "paris", diskUsedPercent: 97 }));
-    }
-    for (const agent of Object.values(agents)) agent.end();
-    await createOfflineSweeper({ db: scratch.db, kv, log: silentLogger(), now: clock.now }).runOnce();
+    await ingestTestFleet(scratch.db, kv, clock);
     queries = createSensorQueries({ db: scratch.db });
   });
   afterAll(async () => {
-    await ingest?.close();
     await kv.close();
     await scratch?.drop();
   });
@@ -108,24 +93,7 @@ describe.each(dbBackends())("sensor queries on $name", (backend) => {
   });
 
   it("lists locations with sensors counted by status", async () => {
-    expect(await queries.listLocations()).toEqual([
-      {
-        name: "berlin",
-        description: "",
-        latitude: null,
-        longitude: null,
-        sensor_count: 1,
-        sensors_by_status: { online: 0, degraded: 0, offline: 1 },
-      },
-      {
-        name: "paris",
-        description: "",
-        latitude: null,
-        longitude: null,
-        sensor_count: 2,
-        sensors_by_status: { online: 1, degraded: 1, offline: 0 },
-      },
-    ]);
+    expect(await queries.listLocations()).toEqual(fleetLocations);
   });
 
   it("returns a sensor's health samples in a window", async () => {

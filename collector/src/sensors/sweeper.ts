@@ -1,6 +1,7 @@
 import type { Logger } from "@pcapfleet/core";
 import type { Db } from "../db/index.js";
 import type { Kv } from "../kv/index.js";
+import { createPeriodic } from "../partitions/periodic.js";
 import { SensorState, StatusReason, sensorStatusChannel } from "./status.js";
 import { defaultSensorThresholds, type SensorThresholds } from "./thresholds.js";
 
@@ -90,26 +91,7 @@ export function createOfflineSweeper(options: OfflineSweeperOptions): OfflineSwe
     return rows.map((row) => row.name);
   }
 
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> = Promise.resolve();
-  const scheduled = () => {
-    // Chained, so a slow sweep is never overlapped by the next one.
-    running = running
-      .then(runOnce)
-      .catch((error: unknown) => log.error({ err: error }, "sweeper: sweep failed"));
-  };
-
-  return {
-    runOnce,
-    start() {
-      if (timer !== undefined) return;
-      scheduled();
-      timer = setInterval(scheduled, intervalMs).unref();
-    },
-    async stop() {
-      if (timer !== undefined) clearInterval(timer);
-      timer = undefined;
-      await running;
-    },
-  };
+  // Chained runs: a slow sweep is never overlapped by the next one.
+  const schedule = createPeriodic({ run: runOnce, intervalMs, log, failure: "sweeper: sweep failed" });
+  return { runOnce, start: schedule.start, stop: schedule.stop };
 }

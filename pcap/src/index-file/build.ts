@@ -30,11 +30,21 @@ export interface BuildOptions {
   /** Read size of the scan (default: the reader's). */
   chunkSize: number;
   /**
-   * Sees every record the build indexes, once: an extension shows only the records after the
-   * previous index's end. The agent computes its subnet traffic summaries here, so indexing
-   * and summarising share one pass. The record is the reader's reused cursor: copy what you keep.
+   * Sees every record the build indexes: an extension shows only the records after the previous
+   * index's end. The agent computes its subnet traffic summaries here, so indexing and
+   * summarising share one pass. The record is the reader's reused cursor: copy what you keep.
+   *
+   * A record may be seen twice in one build: when the file is replaced during the scan (a ring
+   * rotating) or a key dense in `previous` turns sparse, the build starts over from the file's
+   * start and shows every record again. Callers that count records guard with their own
+   * high-water mark of file offsets.
    */
   onRecord: ((record: PacketRecord) => void) | undefined;
+  /**
+   * Cancels the build: checked before the scan and between read batches (one chunk each), it
+   * rejects with a `cancelled` AppError carrying the signal's reason.
+   */
+  signal: AbortSignal | undefined;
 }
 
 /** Default packets per time block: 36 bytes per 256 packets keeps the time index negligible. */
@@ -51,6 +61,7 @@ export async function buildIndex(
   capturePath: string,
   options: Partial<BuildOptions> = {},
 ): Promise<CaptureIndex> {
+  throwIfAborted(options.signal);
   let path: string;
   try {
     path = await realpath(capturePath);
@@ -82,7 +93,7 @@ export async function buildIndex(
   let indexedEnd: number;
   const dataStart = previous?.header.dataStart ?? reader.position;
   try {
-    indexedEnd = await scan.run(reader, size, options.onRecord);
+    indexedEnd = await scan.run(reader, size, options.onRecord, options.signal);
   } finally {
     await reader.close();
   }
@@ -124,6 +135,13 @@ export async function buildIndex(
     families,
   };
   return new CaptureIndex(data);
+}
+
+/** Rejects a cancelled build: the `cancelled` AppError keeps the signal's reason as cause. */
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted === true) {
+    throw new AppError(ErrorCode.Cancelled, "indexing cancelled", { cause: signal.reason });
+  }
 }
 
 /** Collects the keys of the packet being scanned into the five tables. */
@@ -185,6 +203,7 @@ class Scan {
     reader: CaptureReader,
     limit: number,
     onRecord: ((record: PacketRecord) => void) | undefined,
+    signal: AbortSignal | undefined,
   ): Promise<number> {
     let stopAt = -1;
     const keys = this.keys;
@@ -205,9 +224,8 @@ class Scan {
       if (onRecord !== undefined) onRecord(rec);
       return true;
     };
-    while (stopAt < 0 && (await reader.readBatch(visit)) > 0) {
-      // readBatch visits a whole buffered chunk per call.
-    }
+    // readBatch visits a whole buffered chunk per call: the abort check costs one test a chunk.
+    while (stopAt < 0 && (await reader.readBatch(visit)) > 0) throwIfAborted(signal);
     return stopAt >= 0 ? stopAt : reader.position;
   }
 

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { classicFixture, type FixturePacket, pcapngFixture, samplePackets } from "../format/fixtures.js";
 import { LinkType } from "../types.js";
-import { type CaptureFile, MAX_STORE_DEPTH, scanStores } from "./catalogue.js";
+import { type CaptureFile, scanStores } from "./catalogue.js";
+import { MAX_STORE_DEPTH } from "./store-walk.js";
 
 let dir: string;
 

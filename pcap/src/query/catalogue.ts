@@ -6,15 +6,15 @@
  * are listed with the reason.
  */
 import type { BigIntStats } from "node:fs";
-import { type FileHandle, open, readdir, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { type FileHandle, open, stat } from "node:fs/promises";
 import { AppError, ErrorCode } from "@pcapfleet/core/errors";
 import type { CaptureFormat } from "../format/capture-reader.js";
 import { fileSource } from "../format/chunk-buffer.js";
 import { isClassicMagic } from "../format/classic-reader.js";
 import { openSource } from "../format/open.js";
 import { BlockType } from "../format/pcapng-blocks.js";
-import { PcapFormatError } from "../types.js";
+import { reasonOf } from "./file-failure.js";
+import { type FoundFile, type StoreListing, walkStoreDir } from "./store-walk.js";
 import { compareInstant, type Instant } from "./time.js";
 
 /** A capture file of a store. */
@@ -58,35 +58,34 @@ export interface Catalogue {
   readonly skipped: SkippedFile[];
 }
 
-/** Directory levels searched below each store directory (the store itself is level 0). */
-export const MAX_STORE_DEPTH = 4;
 /** Files probed at once: bounded so a store of thousands of files does not exhaust descriptors. */
 const PROBE_CONCURRENCY = 16;
 /** Read size for probing: a header and one record; the reader grows it for a larger record. */
 const PROBE_CHUNK = 64 * 1024;
 
 /**
- * Catalogues the capture files under `dirs`, recursively (at most {@link MAX_STORE_DEPTH}
- * levels). A store directory that does not exist (or is not a directory) is an
+ * Catalogues the capture files under `dirs`, recursively (at most `MAX_STORE_DEPTH` levels:
+ * see {@link walkStoreDir}). A store directory that does not exist (or is not a directory) is an
  * `invalid_argument` AppError: "store not found: DIR".
  */
 export async function scanStores(dirs: readonly string[]): Promise<Catalogue> {
-  const candidates: string[] = [];
-  const skipped: SkippedFile[] = [];
+  const listing: StoreListing = { dirs: [], files: [], skipped: [] };
   const seenDirs = new Set<string>();
   for (const dir of dirs) {
     const st = await stat(dir, { bigint: true }).catch(() => undefined);
     if (st === undefined || !st.isDirectory()) {
       throw new AppError(ErrorCode.InvalidArgument, `store not found: ${dir}`, { details: { store: dir } });
     }
-    await walk(dir, 0, candidates, skipped, seenDirs);
+    await walkStoreDir(dir, 0, listing, seenDirs);
   }
+  const candidates = listing.files;
+  const skipped = listing.skipped;
   const probed: (CaptureFile | undefined)[] = new Array(candidates.length);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < candidates.length) {
       const at = next++;
-      const path = candidates[at] as string;
+      const { path } = candidates[at] as FoundFile;
       try {
         probed[at] = await probeCaptureFile(path);
       } catch (error) {
@@ -120,41 +119,6 @@ export function compareFiles(a: CaptureFile, b: CaptureFile): number {
   return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
 }
 
-/** Collects regular files below `dir`; symlinked directories are followed once (loops end). */
-async function walk(
-  dir: string,
-  depth: number,
-  out: string[],
-  skipped: SkippedFile[],
-  seen: Set<string>,
-): Promise<void> {
-  const st = await stat(dir, { bigint: true }).catch(() => undefined);
-  if (st !== undefined) {
-    const key = `${st.dev}:${st.ino}`;
-    if (seen.has(key)) return;
-    seen.add(key);
-  }
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch (error) {
-    skipped.push({ path: dir, reason: reasonOf(error) });
-    return;
-  }
-  names.sort();
-  for (const name of names) {
-    const path = join(dir, name);
-    const entry = await stat(path, { bigint: true }).catch(() => undefined);
-    // Gone meanwhile (a ring deleting its oldest file) or a dangling link: nothing to slice.
-    if (entry === undefined) continue;
-    if (entry.isDirectory()) {
-      if (depth < MAX_STORE_DEPTH) await walk(path, depth + 1, out, skipped, seen);
-    } else if (entry.isFile() && entry.size >= 4n) {
-      out.push(path);
-    }
-  }
-}
-
 /**
  * Reads the header and first record of `path`. Resolves to undefined for a file that is not a
  * capture (by its magic) or that vanished, rejects for one that cannot be read or whose header
@@ -173,7 +137,8 @@ export async function probeCaptureFile(path: string): Promise<CaptureFile | unde
   const magic = Buffer.alloc(4);
   try {
     st = await handle.stat({ bigint: true });
-    const { bytesRead } = await handle.read(magic, 0, 4, 0);
+    // Not a regular file (any more): the path may come from a watch event, not a listing.
+    const bytesRead = st.isFile() ? (await handle.read(magic, 0, 4, 0)).bytesRead : 0;
     if (bytesRead < 4 || !isCaptureMagic(magic.readUInt32LE(0))) {
       await handle.close();
       return undefined;
@@ -207,20 +172,4 @@ export async function probeCaptureFile(path: string): Promise<CaptureFile | unde
 /** True for the four classic pcap magics and the pcapng Section Header Block type. */
 export function isCaptureMagic(magic: number): boolean {
   return isClassicMagic(magic) || magic === BlockType.SectionHeader;
-}
-
-/** A one-line reason for a file that could not be used. */
-export function reasonOf(error: unknown): string {
-  if (error instanceof PcapFormatError) {
-    return `${error.message.startsWith(`${error.file}: `) ? error.message.slice(error.file.length + 2) : error.message}`;
-  }
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  if (code === "EACCES" || code === "EPERM") return "permission denied";
-  if (code === "EISDIR") return "is a directory";
-  if (error instanceof AppError && error.cause instanceof Error) {
-    const causeCode = (error.cause as NodeJS.ErrnoException).code;
-    if (causeCode === "EACCES" || causeCode === "EPERM") return "permission denied";
-    return `${error.message} (${error.cause.message})`;
-  }
-  return error instanceof Error ? error.message : String(error);
 }

@@ -16,7 +16,8 @@ import { discardIndex, openIndexView } from "../index-file/store.js";
 import type { FilterPlan } from "../plan/filter-terms.js";
 import { LinkType } from "../types.js";
 import { type BatchSource, LocalSource } from "./batch-source.js";
-import { type CaptureFile, reasonOf, type SkippedFile } from "./catalogue.js";
+import type { CaptureFile, SkippedFile } from "./catalogue.js";
+import { isFileFailure, reasonOf } from "./file-failure.js";
 import { effectiveSnaplen, type FilterKey, FilterSet } from "./filter-set.js";
 import {
   COALESCE_GAP,
@@ -29,13 +30,7 @@ import {
   SYNC_COALESCE_GAP,
 } from "./plan.js";
 import { openSyncSource } from "./read-source.js";
-import {
-  type DirectReads,
-  type FilterLookup,
-  isFileFailure,
-  type OutputRules,
-  RecordScan,
-} from "./record-scan.js";
+import { type DirectReads, type FilterLookup, type OutputRules, RecordScan } from "./record-scan.js";
 import type { SliceOutputPlan } from "./slice-output.js";
 
 /** Reader buffer of a synchronously read file whose plan has only candidate ranges. */

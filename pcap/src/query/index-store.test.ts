@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { classicFixture, samplePackets } from "../format/fixtures.js";
 import { loadIndex } from "../index-file/store.js";
 import { scanStores } from "./catalogue.js";
-import { indexStores } from "./index-store.js";
+import { type IndexedFile, indexStores } from "./index-store.js";
 
 let dir: string;
 let store: string;
@@ -80,6 +80,55 @@ describe("indexStores", () => {
         reason: "caplen 2147418112 exceeds the maximum of 262144 at offset 24",
       },
     ]);
+  });
+
+  it("hands each file's outcome to onFile or onSkip with its catalogue entry and newest packet", async () => {
+    await writeFile(join(store, "a.pcap"), capture(1_700_000_000));
+    await writeFile(join(store, "b.pcap"), capture(1_700_000_100));
+    const { files } = await scanStores([store]);
+    await writeFile(join(store, "b.pcap"), Buffer.from(capture(1_700_000_100)).fill(0xff, 24 + 8, 24 + 12));
+    const seen: [string, string][] = [];
+    let entry: IndexedFile | undefined;
+    const result = await indexStores({
+      files,
+      stateDir: state,
+      chunkSize: 1024,
+      onFile: (indexed, file) => {
+        entry = indexed;
+        seen.push(["file", file.path]);
+      },
+      onSkip: (skip, file) => seen.push([skip.reason, file.path]),
+    });
+    expect(seen).toEqual([
+      ["file", join(store, "a.pcap")],
+      [result.skipped[0]?.reason, join(store, "b.pcap")],
+    ]);
+    expect(result.skipped[0]?.reason).toMatch(/^caplen \d+ exceeds/);
+    const last = samplePackets(40, { startSec: 1_700_000_000, minLength: 60, maxLength: 400 }).at(-1);
+    expect(entry?.newest).toEqual({ sec: last?.tsSec, nsec: last?.tsNsec });
+    expect(entry?.status).toBe("built");
+  });
+
+  it("cancels inside a file between read batches", async () => {
+    await writeFile(join(store, "big.pcap"), capture(1_700_000_000, 2000));
+    const { files } = await scanStores([store]);
+    const controller = new AbortController();
+    let records = 0;
+    const run = indexStores({
+      files,
+      stateDir: state,
+      chunkSize: 4096,
+      signal: controller.signal,
+      onRecord: () => {
+        records++;
+        if (records === 1) controller.abort(new Error("stop"));
+      },
+    });
+    await expect(run).rejects.toMatchObject({ code: "cancelled" });
+    // One 4 KiB batch holds a few dozen records of at most 400 bytes, far from 2000.
+    expect(records).toBeGreaterThan(0);
+    expect(records).toBeLessThan(100);
+    expect(await loadIndex(state, join(store, "big.pcap"))).toBeUndefined();
   });
 
   it("refuses a state directory that is the store itself, and honours cancellation", async () => {

@@ -8,10 +8,11 @@ export {
   type Catalogue,
   compareFiles,
   isCaptureMagic,
-  MAX_STORE_DEPTH,
+  probeCaptureFile,
   type SkippedFile,
   scanStores,
 } from "./catalogue.js";
+export { isFileFailure, reasonOf } from "./file-failure.js";
 export { type CompiledFilter, effectiveSnaplen, type FilterKey, FilterSet } from "./filter-set.js";
 export {
   type IndexedFile,
@@ -37,6 +38,13 @@ export {
 } from "./plan.js";
 export { type SliceOptions, type SliceProgress, type SliceResult, sliceStore } from "./slice.js";
 export { planSliceOutput, type SliceOutputPlan, type SliceTarget } from "./slice-output.js";
+export {
+  type FoundDir,
+  type FoundFile,
+  MAX_STORE_DEPTH,
+  type StoreListing,
+  walkStoreDir,
+} from "./store-walk.js";
 export {
   addSeconds,
   compareInstant,

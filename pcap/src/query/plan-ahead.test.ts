@@ -5,40 +5,22 @@
  * its turn in the merge must not be read by the plan made for its old bytes.
  */
 import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { classicFixture, type FixturePacket } from "../format/fixtures.js";
 import { MemorySink } from "../format/sink.js";
 import { planFilter } from "../plan/filter-terms.js";
-import { generateTraffic } from "../synth/traffic.js";
 import { type CaptureFile, scanStores } from "./catalogue.js";
 import { FileOpener } from "./file-opener.js";
 import { indexStores } from "./index-store.js";
+import { suiteDir, traffic } from "./query.test-support.js";
 import { sliceStore } from "./slice.js";
 import { outputRules, planSliceOutput } from "./slice-output.js";
 import { END_OF_TIME, EPOCH } from "./time.js";
 
 const START = 1_700_000_000;
-let dir: string;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "pcapfleet-plan-ahead-"));
-});
-
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-function traffic(seed: number, count: number, sec: number): FixturePacket[] {
-  return [...generateTraffic({ seed, packets: count, ratePps: 200, start: { sec, nsec: 0 } })].map((p) => ({
-    data: p.data,
-    tsSec: p.tsSec,
-    tsNsec: p.tsNsec,
-    origLen: p.origLen,
-  }));
-}
+const dir = suiteDir("pcapfleet-plan-ahead-");
 
 /** IPv4 source addresses of the IPv4-over-Ethernet frames of `packets`, in order of appearance. */
 function hosts(packets: readonly FixturePacket[]): string[] {
@@ -61,8 +43,8 @@ async function indexedStore(
   name: string,
   count: number,
 ): Promise<{ files: CaptureFile[]; state: string; host: string; last: FixturePacket[] }> {
-  const store = join(dir, name);
-  const state = join(dir, `${name}-state`);
+  const store = join(dir.path, name);
+  const state = join(dir.path, `${name}-state`);
   await mkdir(store);
   const all: FixturePacket[] = [];
   let last: FixturePacket[] = [];
@@ -83,7 +65,7 @@ describe("a CLI slice (syncReads)", () => {
     for (const filter of [`host ${host}`, `host ${host} and tcp`, "tcp", ""]) {
       const sink = new MemorySink();
       await sliceStore({ files, filter, output: sink });
-      const path = join(dir, "equal.pcap");
+      const path = join(dir.path, "equal.pcap");
       await sliceStore({ files, filter, output: path, stateDir: state, syncReads: true });
       expect(digest(await readFile(path)), filter).toBe(digest(sink.toBuffer()));
     }
@@ -112,7 +94,7 @@ describe("a CLI slice (syncReads)", () => {
       await opener.planAhead(files, () => true);
       const target = files[1] as CaptureFile;
       await writeFile(target.path, classicFixture(replacement, { variant: "usec-le" }));
-      const fresh = (await scanStores([join(dir, `changed-${syncReads}`)])).files;
+      const fresh = (await scanStores([join(dir.path, `changed-${syncReads}`)])).files;
       const expected = new MemorySink();
       await sliceStore({ files: fresh.filter((f) => f.path === target.path), filter, output: expected });
       const expectedPackets = countRecords(expected.toBuffer());

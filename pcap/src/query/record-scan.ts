@@ -4,12 +4,11 @@
  * by the filter to `onMatch`. The visitor is bound once and compares numbers only: nothing is
  * allocated per packet.
  */
-import { AppError, ErrorCode } from "@pcapfleet/core/errors";
 import type { FilterPredicate } from "../filter/jit.js";
 import type { CaptureReader } from "../format/capture-reader.js";
-import { emptyRecord, type PacketRecord, PcapFormatError } from "../types.js";
+import { emptyRecord, type PacketRecord } from "../types.js";
 import { CandidateReads, type ClassicLayout, RunEnd } from "./candidate-reads.js";
-import { reasonOf } from "./catalogue.js";
+import { isFileFailure, reasonOf } from "./file-failure.js";
 import {
   COALESCE_GAP,
   type FileReadPlan,
@@ -343,12 +342,4 @@ export class RecordScan {
     this.stopRange = true;
     return false;
   }
-}
-
-/** Failures that end one file of a slice instead of the slice: format and storage problems. */
-export function isFileFailure(error: unknown): boolean {
-  if (error instanceof PcapFormatError) return true;
-  return (
-    error instanceof AppError && (error.code === ErrorCode.StorageIo || error.code === ErrorCode.NotFound)
-  );
 }

@@ -5,41 +5,23 @@
  * batches larger than the batch buffer and the unindexed tail of a grown file.
  */
 import { createHash } from "node:crypto";
-import { appendFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { appendFile, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type ClassicVariant, classicFixture, type FixturePacket } from "../format/fixtures.js";
 import { MemorySink } from "../format/sink.js";
 import { buildEthernet, buildIpv4, buildUdp } from "../synth/index.js";
-import { generateTraffic } from "../synth/traffic.js";
 import { BATCH_BYTES } from "./candidate-reads.js";
 import { type CaptureFile, scanStores } from "./catalogue.js";
 import { indexStores } from "./index-store.js";
+import { suiteDir, traffic } from "./query.test-support.js";
 import { READ_AHEAD } from "./read-source.js";
 import { type SliceOptions, sliceStore } from "./slice.js";
 import type { Instant } from "./time.js";
 
 const START = 1_700_000_000;
 const JUMBO_HOST = "198.51.100.7";
-let dir: string;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "pcapfleet-sync-reads-"));
-});
-
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-function traffic(seed: number, count: number, sec: number): FixturePacket[] {
-  return [...generateTraffic({ seed, packets: count, ratePps: 200, start: { sec, nsec: 0 } })].map((p) => ({
-    data: p.data,
-    tsSec: p.tsSec,
-    tsNsec: p.tsNsec,
-    origLen: p.origLen,
-  }));
-}
+const dir = suiteDir("pcapfleet-sync-reads-");
 
 /** The IPv4 source address of the first IPv4-over-Ethernet frame among `packets`. */
 function someHost(packets: readonly FixturePacket[]): string {
@@ -79,8 +61,8 @@ function digest(bytes: Buffer): string {
 
 describe("syncReads", () => {
   it("slices as the thread-pool reads do, with and without indexes, in every classic variant", async () => {
-    const store = join(dir, "variants");
-    const state = join(dir, "variants-state");
+    const store = join(dir.path, "variants");
+    const state = join(dir.path, "variants-state");
     await mkdir(store);
     const variants: ClassicVariant[] = ["usec-le", "usec-be", "nsec-le", "nsec-be"];
     const all: FixturePacket[] = [];
@@ -122,8 +104,8 @@ describe("syncReads", () => {
   });
 
   it("reads records longer than the read-ahead, and more candidates than a batch holds", async () => {
-    const store = join(dir, "jumbo");
-    const state = join(dir, "jumbo-state");
+    const store = join(dir.path, "jumbo");
+    const state = join(dir.path, "jumbo-state");
     await mkdir(store);
     // Jumbo frames of the host between ordinary traffic: 300 × ~8 KB, several batches' worth, and
     // a tenth of the packets, so the index lists them (a key in over 1/8 of them would be dense).
