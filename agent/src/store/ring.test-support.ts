@@ -14,12 +14,14 @@ import {
   createPcapWriter,
   type GeneratedPacket,
   generateTraffic,
+  openCapture,
   type PcapWriter,
   type TrafficOptions,
 } from "@pcapfleet/pcap";
 import { afterEach, beforeEach } from "vitest";
 import { formatIpv6 } from "./prefix-table.js";
 import { createStoreCatalogue } from "./store-catalogue.js";
+import type { SubnetSummarizer } from "./subnet-summary.js";
 import type { StoreCatalogue, StoreCatalogueOptions } from "./types.js";
 
 /** The directories of the running store test and the catalogues it opened; see {@link storeTestBed}. */
@@ -107,6 +109,16 @@ export async function appendPackets(writer: PcapWriter, list: readonly Generated
     if (!writer.writePacket(p.data, 0, p.data.length, p.origLen, p.tsSec, p.tsNsec)) await writer.drain();
   }
   await writer.flush();
+}
+
+/** Feeds every record of the capture at `path` to `summarizer`, as one indexing pass would. */
+export async function feed(path: string, summarizer: SubnetSummarizer): Promise<void> {
+  const reader = await openCapture(path);
+  try {
+    for (let rec = await reader.next(); rec !== null; rec = await reader.next()) summarizer.add(rec);
+  } finally {
+    await reader.close();
+  }
 }
 
 /** Polls `check` until it returns true or `timeoutMs` passes (then throws `what`). */

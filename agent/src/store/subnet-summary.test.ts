@@ -1,23 +1,21 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LinkType, openCapture } from "@pcapfleet/pcap";
+import { LinkType } from "@pcapfleet/pcap";
 import { afterAll, describe, expect, it } from "vitest";
 import { formatIpv6, PrefixTable } from "./prefix-table.js";
-import { addRows, packets, type SummaryTotals, tsharkTotals, writeCapture } from "./ring.test-support.js";
+import {
+  addRows,
+  feed,
+  packets,
+  type SummaryTotals,
+  tsharkTotals,
+  writeCapture,
+} from "./ring.test-support.js";
 import { SubnetSummarizer } from "./subnet-summary.js";
 
 const dir = mkdtempSync(join(tmpdir(), "pcapfleet-summary-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function feed(path: string, summarizer: SubnetSummarizer): Promise<void> {
-  const reader = await openCapture(path);
-  try {
-    for (let rec = await reader.next(); rec !== null; rec = await reader.next()) summarizer.add(rec);
-  } finally {
-    await reader.close();
-  }
-}
 
 async function summarise(path: string, summarizer: SubnetSummarizer): Promise<SummaryTotals> {
   await feed(path, summarizer);

@@ -1,11 +1,12 @@
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type GeneratedPacket, LinkType, openCapture } from "@pcapfleet/pcap";
+import { type GeneratedPacket, LinkType } from "@pcapfleet/pcap";
 import { afterAll, describe, expect, it } from "vitest";
 import { MINUTES_DIR, minuteFileName } from "./minute-files.js";
 import {
   collectingLogger,
+  feed,
   packets,
   replaceRows,
   rowKey,
@@ -30,15 +31,6 @@ async function capture(name: string, list: readonly GeneratedPacket[]): Promise<
   const path = join(dir, name);
   await writeCapture(path, LinkType.ETHERNET, list);
   return path;
-}
-
-async function feed(path: string, summarizer: SubnetSummarizer): Promise<void> {
-  const reader = await openCapture(path);
-  try {
-    for (let rec = await reader.next(); rec !== null; rec = await reader.next()) summarizer.add(rec);
-  } finally {
-    await reader.close();
-  }
 }
 
 /** Four minutes of traffic from M0, and late traffic inside minute M0 + 1. */
