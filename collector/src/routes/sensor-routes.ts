@@ -24,10 +24,19 @@ const listSensors = createRoute({
   method: "get",
   path: "/sensors",
   tags: ["sensors"],
-  summary: "List sensors (filters: location, status)",
+  summary: "List sensors by name, a page at a time (filters: location, status; limit, after)",
   request: { query: listSensorsQuery },
   responses: {
-    200: jsonResponse(z.object({ sensors: z.array(sensorSummarySchema) }), "Sensors by name"),
+    200: jsonResponse(
+      z.object({
+        sensors: z.array(sensorSummarySchema),
+        next_after: z
+          .string()
+          .nullable()
+          .openapi({ description: "Pass as `after` for the next page; null on the last page" }),
+      }),
+      "Sensors by name",
+    ),
     ...errorResponses(400, 401, 403),
   },
 });
@@ -93,12 +102,11 @@ export function createSensorRoutes(deps: SensorRoutesDeps): RouteModule {
   const { queries } = deps;
   const routes = createRouter()
     .openapi(listSensors, async (c) => {
-      const { location, status } = c.req.valid("query");
-      const filter = {
-        ...(location === undefined ? {} : { location }),
-        ...(status === undefined ? {} : { status }),
-      };
-      return c.json({ sensors: await queries.listSensors(filter) }, 200);
+      const { location, status, limit, after } = c.req.valid("query");
+      const page = await queries.listSensorsPage({ location, status, limit, after });
+      // The database built the array; it is passed through, not parsed and re-serialised.
+      const body = `{"sensors":${page.json},"next_after":${JSON.stringify(page.nextAfter)}}`;
+      return c.body(body, 200, { "content-type": "application/json" }) as never;
     })
     .openapi(activity, async (c) => {
       const { since, limit } = c.req.valid("query");

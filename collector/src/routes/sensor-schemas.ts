@@ -37,6 +37,19 @@ export const locationNameSchema = z
 export const listSensorsQuery = z.strictObject({
   location: locationNameSchema.optional().openapi({ description: "Only sensors of this location" }),
   status: sensorStateSchema.optional().openapi({ description: "Only sensors with this status" }),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(5000)
+    .default(1000)
+    .openapi({ description: "Sensors per page, 1-5000, default 1000" }),
+  after: z
+    .string()
+    .min(1)
+    .max(128)
+    .optional()
+    .openapi({ description: "Next page: the `next_after` of the previous answer" }),
 });
 
 /** Query of `GET /sensors/activity`. */

@@ -108,10 +108,44 @@ export interface HealthSummary {
   pcap: { bytes: number; oldest_at: Iso | null; newest_at: Iso | null };
 }
 
+/** Filters and position of a {@link SensorQueries.listSensorsPage} call. */
+export interface SensorPageFilter {
+  readonly location?: string | undefined;
+  readonly status?: SensorState | undefined;
+  /** Sensors per page. */
+  readonly limit: number;
+  /** Only sensors named after this one (the previous page's last name). */
+  readonly after?: string | undefined;
+}
+
+/** A page of sensors; `json` is the array of {@link SensorSummary} as JSON text. */
+export interface SensorPage {
+  readonly json: string;
+  readonly count: number;
+  /** The last name of a full page (pass as `after` for the next); null when this page is the last. */
+  readonly nextAfter: string | null;
+}
+
+/** A timestamptz column as the ISO text the API uses everywhere (`2026-11-28T03:39:33.769Z`). */
+const isoSql = (column: string): string =>
+  `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ${column}`;
+
+const summaryJsonColumns = `name, location, status, status_reasons, ${isoSql("status_changed_at")}, version,
+  hostname, agent_address, ${isoSql("first_seen_at")}, ${isoSql("last_heartbeat_at")}, heartbeat_interval_s,
+  cpu_percent, memory_percent, disk_used_percent, pcap_bytes, ${isoSql("pcap_oldest_at")},
+  ${isoSql("pcap_newest_at")}, retention_hours`;
+
 /** The sensor read queries; see {@link createSensorQueries}. */
 export interface SensorQueries {
   /** Sensors by name, optionally of one location and/or status. */
   listSensors(filter?: { location?: string; status?: SensorState }): Promise<SensorSummary[]>;
+  /**
+   * One page of {@link listSensors} as a JSON array built by the database: `limit` sensors
+   * named after `after`. A fleet of 20,000 sensors listed through rows cost the collector
+   * ~20 µs per sensor (driver Date parsing, re-formatting, JSON), on the event loop that also
+   * acks heartbeats; built in SQL, the page is one text value passed through.
+   */
+  listSensorsPage(filter: SensorPageFilter): Promise<SensorPage>;
   /** @throws AppError `not_found` for an unknown sensor. */
   getSensorStatus(name: string): Promise<SensorStatusDetail>;
   /** @throws AppError `not_found` for an unknown sensor. */
@@ -174,6 +208,20 @@ export function createSensorQueries({ db }: { db: Db }): SensorQueries {
         [filter.location ?? null, filter.status ?? null],
       );
       return rows.map((row) => isoDates<SensorSummary>(row));
+    },
+
+    async listSensorsPage(filter) {
+      const { rows } = await db.query<{ json: string; n: number; last: string | null }>(
+        `SELECT coalesce(json_agg(page ORDER BY page.name), '[]'::json)::text AS json,
+                count(*)::int AS n, max(page.name) AS last
+           FROM (SELECT ${summaryJsonColumns} FROM sensors
+                  WHERE ($1::text IS NULL OR location = $1) AND ($2::text IS NULL OR status = $2)
+                    AND ($3::text IS NULL OR name > $3)
+                  ORDER BY name LIMIT $4) AS page`,
+        [filter.location ?? null, filter.status ?? null, filter.after ?? null, filter.limit],
+      );
+      const row = rows[0] ?? { json: "[]", n: 0, last: null };
+      return { json: row.json, count: row.n, nextAfter: row.n === filter.limit ? row.last : null };
     },
 
     async getSensorStatus(name) {
