@@ -1,9 +1,21 @@
-import { css, html, LitElement, nothing, type PropertyValues, type SVGTemplateResult, svg } from "lit";
-import { customElement, property, state } from "lit/decorators.js";
+import { html, LitElement, nothing, type PropertyValues, type SVGTemplateResult, svg } from "lit";
+import { customElement, property, query, state } from "lit/decorators.js";
+import { type ApiClient, createApiClient, errorMessage, type Session } from "./api-client.js";
+import type { Preferences } from "./api-types.js";
+import { adminTabOf } from "./pf-admin-page.js";
+import { appStyles } from "./pf-app-styles.js";
+import type { PfToasts } from "./pf-toasts.js";
+import { toast } from "./pf-toasts.js";
 import { isTheme, Theme, themeTokens } from "./theme.js";
+import "./pf-admin-page.js";
 import "./pf-health-badge.js";
+import "./pf-login-page.js";
+import "./pf-preferences-page.js";
+import "./pf-sensor-detail.js";
+import "./pf-sensors-page.js";
+import "./pf-toasts.js";
 
-/** The dashboard's sections; `#/<section>` in the URL selects one. */
+/** The dashboard's sections in the navigation; `#/<section>` in the URL selects one. */
 export const Section = {
   sensors: "sensors",
   jobs: "jobs",
@@ -14,9 +26,10 @@ export const Section = {
 /** One of {@link Section}'s values. */
 export type Section = (typeof Section)[keyof typeof Section];
 
-interface SectionInfo {
-  readonly label: string;
-  readonly summary: string;
+/** Where the page is: a section (or the preferences page) and the path segments after it. */
+export interface Route {
+  readonly page: Section | "preferences";
+  readonly rest: readonly string[];
 }
 
 /** Nav label and one-line summary of each section; key order is nav order. */
@@ -25,17 +38,32 @@ const SECTIONS = {
   jobs: { label: "Jobs", summary: "Packet retrieval jobs: submit, follow and download results." },
   network: { label: "Network", summary: "Locations, subnets and the traffic each sensor sees." },
   admin: { label: "Admin", summary: "Users, system status, storage and the audit log." },
-} as const satisfies Record<Section, SectionInfo>;
+} as const satisfies Record<Section, { readonly label: string; readonly summary: string }>;
 
 const SECTION_IDS: readonly Section[] = Object.values(Section);
 
 /**
- * The section a location hash selects: the first path segment after `#/` (so `#/jobs/42` is
- * Jobs). Anything else, including no hash, is Sensors, the landing section.
+ * The route a location hash selects: `#/jobs/42` is Jobs with `["42"]`, `#/preferences` the
+ * preferences page. Anything else, including no hash, is Sensors, the landing section.
  */
+export function routeFromHash(hash: string): Route {
+  const [path = ""] = hash.replace(/^#\/?/, "").split("?", 1);
+  const [first = "", ...rest] = path.split("/").map((part) => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      return part;
+    }
+  });
+  if (first === "preferences") return { page: "preferences", rest };
+  const section = SECTION_IDS.find((id) => id === first);
+  return section === undefined ? { page: Section.sensors, rest: [] } : { page: section, rest };
+}
+
+/** The section of a location hash (the preferences page belongs to none: Sensors). */
 export function sectionFromHash(hash: string): Section {
-  const first = hash.replace(/^#\/?/, "").split(/[/?]/, 1)[0];
-  return SECTION_IDS.find((id) => id === first) ?? Section.sensors;
+  const { page } = routeFromHash(hash);
+  return page === "preferences" ? Section.sensors : page;
 }
 
 /** Theme the toggle button switches to from each theme. */
@@ -58,8 +86,13 @@ export interface ThemeChangeDetail {
 }
 
 /**
- * The application shell: product name, section navigation (hash routes such as `#/jobs`), the
- * collector status badge, a theme switch, and the content area of the selected section.
+ * The application: the login page until there is a session; then the header (product name,
+ * role-aware section navigation, collector status, theme switch, the user with role and a link to
+ * preferences, logout), the page of the current hash route, and toast notifications.
+ *
+ * The session lives in sessionStorage (one tab, survives reloads); when the collector refuses to
+ * refresh it, the page returns to login with a message. Preferences (theme, time zone, default
+ * location, table density) load after login and apply at once.
  *
  * Carries the design tokens (`--pf-…` custom properties, see theme.ts) for everything inside it.
  *
@@ -68,131 +101,15 @@ export interface ThemeChangeDetail {
  */
 @customElement("pf-app")
 export class PfApp extends LitElement {
-  static override styles = [
-    themeTokens,
-    css`
-      :host {
-        display: block;
-        min-block-size: 100vh;
-        background: var(--pf-bg);
-        color: var(--pf-text);
-        font: 400 14px / 1.5 var(--pf-font);
-        -webkit-font-smoothing: antialiased;
-      }
-      header {
-        display: flex;
-        flex-wrap: wrap;
-        align-items: center;
-        gap: 8px 28px;
-        min-block-size: 56px;
-        padding: 0 24px;
-        background: var(--pf-surface);
-        border-block-end: 1px solid var(--pf-border);
-        box-shadow: var(--pf-shadow);
-      }
-      .brand {
-        display: flex;
-        align-items: center;
-        gap: 10px;
-        font-size: 16px;
-        font-weight: 650;
-        letter-spacing: -0.01em;
-      }
-      .brand svg {
-        inline-size: 24px;
-        block-size: 24px;
-      }
-      nav ul {
-        display: flex;
-        gap: 4px;
-        margin: 0;
-        padding: 0;
-        list-style: none;
-      }
-      nav a {
-        display: block;
-        padding: 6px 12px;
-        border-radius: 6px;
-        color: var(--pf-text-muted);
-        font-weight: 500;
-        text-decoration: none;
-      }
-      nav a:hover {
-        background: var(--pf-surface-hover);
-        color: var(--pf-text);
-      }
-      nav a[aria-current="page"] {
-        background: var(--pf-accent-soft);
-        color: var(--pf-accent);
-      }
-      .tools {
-        display: flex;
-        align-items: center;
-        gap: 12px;
-        margin-inline-start: auto;
-      }
-      .theme {
-        display: grid;
-        place-items: center;
-        inline-size: 32px;
-        block-size: 32px;
-        padding: 0;
-        border: 1px solid var(--pf-border);
-        border-radius: var(--pf-radius);
-        background: transparent;
-        color: var(--pf-text-muted);
-        cursor: pointer;
-      }
-      .theme:hover {
-        background: var(--pf-surface-hover);
-        color: var(--pf-text);
-      }
-      .theme svg {
-        inline-size: 18px;
-        block-size: 18px;
-        fill: none;
-        stroke: currentColor;
-        stroke-width: 1.8;
-        stroke-linecap: round;
-        stroke-linejoin: round;
-      }
-      a:focus-visible,
-      button:focus-visible {
-        outline: none;
-        box-shadow: var(--pf-focus);
-      }
-      main {
-        padding: 28px 24px;
-      }
-      h1 {
-        margin: 0 0 4px;
-        font-size: 22px;
-        font-weight: 650;
-        letter-spacing: -0.01em;
-      }
-      .summary {
-        margin: 0;
-        color: var(--pf-text-muted);
-      }
-      @media (max-width: 720px) {
-        header {
-          padding: 8px 16px;
-        }
-        nav {
-          order: 1;
-          flex-basis: 100%;
-          overflow-x: auto;
-        }
-        main {
-          padding: 20px 16px;
-        }
-      }
-    `,
-  ];
+  static override styles = [themeTokens, appStyles];
 
   /** Colour theme; `system` follows the operating system's light/dark preference. */
   @property({ reflect: true })
   accessor theme: Theme = Theme.system;
+
+  /** Table density of the pages (`comfortable` or `compact`), from the preferences. */
+  @property({ reflect: true })
+  accessor density = "comfortable";
 
   /**
    * Where the collector API lives: an origin, optionally with a path prefix. Empty (the
@@ -202,16 +119,46 @@ export class PfApp extends LitElement {
   accessor apiBase = "";
 
   @state()
-  private accessor section: Section = Section.sensors;
+  private accessor route: Route = { page: Section.sensors, rest: [] };
+
+  @state()
+  private accessor session: Session | null = null;
+
+  @state()
+  private accessor loginMessage = "";
+
+  @state()
+  private accessor preferences: Preferences | null = null;
+
+  @state()
+  private accessor avatarUrl = "";
+
+  @query("pf-toasts")
+  private accessor toasts: PfToasts | null = null;
+
+  private api: ApiClient | undefined;
 
   private readonly onHashChange = (): void => {
-    this.section = sectionFromHash(window.location.hash);
+    this.route = routeFromHash(window.location.hash);
   };
+
+  constructor() {
+    super();
+    this.addEventListener("pf-toast", (event) => this.toasts?.show(event.detail));
+    this.addEventListener("login", (event) => this.start(event.detail.session));
+    this.addEventListener("preferences-change", (event) => void this.apply(event.detail.preferences));
+  }
 
   override connectedCallback(): void {
     super.connectedCallback();
     window.addEventListener("hashchange", this.onHashChange);
     this.onHashChange();
+    this.api ??= createApiClient({
+      base: this.apiBase,
+      storage: window.sessionStorage,
+      onSessionEnd: (message) => this.end(message),
+    });
+    if (this.api.session !== null && this.session === null) this.start(this.api.session);
   }
 
   override disconnectedCallback(): void {
@@ -220,12 +167,70 @@ export class PfApp extends LitElement {
   }
 
   protected override updated(changed: PropertyValues): void {
-    // The shell owns the document, so the tab and history entries name the section.
-    if (changed.has("section")) document.title = `${SECTIONS[this.section].label} · pcapfleet`;
+    // The shell owns the document, so the tab and history entries name the page.
+    if (changed.has("route") || changed.has("session")) {
+      const label =
+        this.session === null
+          ? "Log in"
+          : this.route.page === "preferences"
+            ? "Preferences"
+            : SECTIONS[this.route.page].label;
+      document.title = `${label} · pcapfleet`;
+    }
+  }
+
+  private start(session: Session): void {
+    this.session = session;
+    this.loginMessage = "";
+    void this.loadPreferences();
+  }
+
+  private end(message: string): void {
+    this.session = null;
+    this.preferences = null;
+    this.loginMessage = message;
+    URL.revokeObjectURL(this.avatarUrl);
+    this.avatarUrl = "";
+  }
+
+  private async loadPreferences(): Promise<void> {
+    try {
+      await this.apply(await this.requireApi().request<Preferences>("GET", "/preferences"));
+    } catch (error) {
+      if (this.session !== null) toast(this, "error", `Preferences: ${errorMessage(error)}`);
+    }
+  }
+
+  private async apply(preferences: Preferences): Promise<void> {
+    const hadAvatar = this.preferences?.has_avatar === true;
+    const first = this.preferences === null;
+    this.preferences = preferences;
+    this.theme = isTheme(preferences.theme) ? preferences.theme : Theme.system;
+    this.density = preferences.table_density;
+    if (preferences.has_avatar && (first || !hadAvatar || this.route.page === "preferences")) {
+      try {
+        const blob = await this.requireApi().blob("/preferences/avatar");
+        URL.revokeObjectURL(this.avatarUrl);
+        this.avatarUrl = URL.createObjectURL(blob);
+      } catch {
+        // The header falls back to the initial; the preferences page shows the real error.
+      }
+    }
+  }
+
+  private requireApi(): ApiClient {
+    if (this.api === undefined) throw new Error("pf-app is not connected");
+    return this.api;
   }
 
   protected override render(): unknown {
+    if (this.session === null || this.api === undefined) {
+      return html`<pf-login-page .api=${this.api} .message=${this.loginMessage}></pf-login-page>
+        <pf-toasts></pf-toasts>`;
+    }
+    const user = this.session.user;
     const theme = isTheme(this.theme) ? this.theme : Theme.system;
+    const visible = SECTION_IDS.filter((id) => id !== Section.admin || user.role === "admin");
     return html`
       <header>
         <div class="brand">
@@ -244,10 +249,10 @@ export class PfApp extends LitElement {
         </div>
         <nav aria-label="Sections">
           <ul>
-            ${SECTION_IDS.map(
+            ${visible.map(
               (id) =>
                 html`<li>
-                  <a href="#/${id}" aria-current=${id === this.section ? "page" : nothing}>${SECTIONS[id].label}</a>
+                  <a href="#/${id}" aria-current=${id === this.route.page ? "page" : nothing}>${SECTIONS[id].label}</a>
                 </li>`,
             )}
           </ul>
@@ -263,16 +268,57 @@ export class PfApp extends LitElement {
           >
             <svg viewBox="0 0 24 24" aria-hidden="true">${THEME_ICONS[theme]}</svg>
           </button>
+          <a class="user" href="#/preferences" title="Preferences" aria-label="${user.username} (${user.role}): preferences">
+            ${
+              this.avatarUrl === ""
+                ? html`<span class="initial" aria-hidden="true">${user.username.slice(0, 1).toUpperCase()}</span>`
+                : html`<img src=${this.avatarUrl} alt="" />`
+            }
+            <span class="name">${user.username}</span>
+            <span class="role">${user.role}</span>
+          </a>
+          <button class="logout" type="button" @click=${this.logout}>Log out</button>
         </div>
       </header>
-      <main aria-labelledby="section-title">
-        <h1 id="section-title">${SECTIONS[this.section].label}</h1>
-        <p class="summary">${SECTIONS[this.section].summary}</p>
-      </main>
+      <main>${this.renderPage()}</main>
+      <pf-toasts></pf-toasts>
     `;
   }
 
-  private switchTheme(): void {
+  private renderPage(): unknown {
+    const api = this.api;
+    const timeZone = this.preferences?.time_zone ?? "UTC";
+    const { page, rest } = this.route;
+    switch (page) {
+      case "preferences":
+        return html`<pf-preferences-page .api=${api}></pf-preferences-page>`;
+      case Section.sensors:
+        return rest[0] === undefined || rest[0] === ""
+          ? html`<pf-sensors-page
+              .api=${api}
+              .timeZone=${timeZone}
+              .location=${this.preferences?.default_location ?? ""}
+            ></pf-sensors-page>`
+          : html`<pf-sensor-detail .api=${api} .sensor=${rest[0]} .timeZone=${timeZone}></pf-sensor-detail>`;
+      case Section.admin:
+        return html`<pf-admin-page
+          .api=${api}
+          .tab=${adminTabOf(rest[0])}
+          .timeZone=${timeZone}
+          .username=${this.session?.user.username ?? ""}
+        ></pf-admin-page>`;
+      default:
+        return html`<h1>${SECTIONS[page].label}</h1>
+          <p class="summary">${SECTIONS[page].summary}</p>`;
+    }
+  }
+
+  private async logout(): Promise<void> {
+    await this.api?.logout();
+    this.end("You have logged out.");
+  }
+
+  private async switchTheme(): Promise<void> {
     this.theme = NEXT_THEME[isTheme(this.theme) ? this.theme : Theme.system];
     this.dispatchEvent(
       new CustomEvent<ThemeChangeDetail>("theme-change", {
@@ -281,6 +327,14 @@ export class PfApp extends LitElement {
         composed: true,
       }),
     );
+    // The header switch is a preference too: the next login starts with it.
+    try {
+      this.preferences = await this.requireApi().request<Preferences>("PUT", "/preferences", {
+        body: { theme: this.theme },
+      });
+    } catch (error) {
+      toast(this, "error", `Theme not saved: ${errorMessage(error)}`);
+    }
   }
 }
 
