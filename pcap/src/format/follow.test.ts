@@ -38,7 +38,10 @@ describe("reading a growing file", () => {
         const full = join(dir, "full");
         await writeFile(full, whole);
         const ends = await boundaries(full);
-        const reference = await collect(await openCapture(full));
+        // Closed explicitly: a handle left to the GC warns ("closed on garbage collection").
+        const referenceReader = await openCapture(full);
+        const reference = await collect(referenceReader);
+        await referenceReader.close();
         const growing = join(dir, "growing");
         // Cut inside the 11th record, then inside the 31st.
         const cut1 = (ends[9] ?? 0) + 7;

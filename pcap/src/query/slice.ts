@@ -19,6 +19,7 @@ import { AppError, ErrorCode } from "@pcapfleet/core/errors";
 import type { TieBreak } from "../merge/time-heap.js";
 import { planFilter } from "../plan/filter-terms.js";
 import type { CaptureFile, SkippedFile } from "./catalogue.js";
+import { restoreHeapHeadroom } from "./exit-headroom.js";
 import { FileOpener } from "./file-opener.js";
 import { consideredFiles, type SliceWindow } from "./plan.js";
 import { SliceMerge, throwIfAborted } from "./slice-merge.js";
@@ -143,6 +144,8 @@ export async function sliceStore(options: SliceOptions): Promise<SliceResult> {
   } finally {
     await writer.close().catch(() => undefined);
     await merge.closeAll();
+    // A CLI process ends soon after: without this, Node 20 can deadlock at exit (exit-headroom.ts).
+    if (options.syncReads === true) restoreHeapHeadroom();
   }
   merge.report();
   return {
