@@ -51,7 +51,9 @@ describe("heartbeats while a 1 GB slice streams", () => {
     expect(total).toBeGreaterThan(1_000_000_000);
     // Let indexing of the new ring finish first: the requirement is about slices.
     const deadline = Date.now() + 120_000;
-    while (!collector.received.some((r) => r.heartbeat.status?.stores[0]?.pcap?.files === BigInt(ring.length))) {
+    while (
+      !collector.received.some((r) => r.heartbeat.status?.stores[0]?.pcap?.files === BigInt(ring.length))
+    ) {
       if (Date.now() > deadline) throw new Error("ring not catalogued");
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -78,7 +80,9 @@ describe("heartbeats while a 1 GB slice streams", () => {
     expect(during.length).toBeGreaterThanOrEqual(3);
     const gaps = during.slice(1).map((at, i) => (at - (during[i] as number)) / 1000);
     for (const gap of gaps) {
-      expect(gap, `gaps ${gaps.map((g) => g.toFixed(3)).join(", ")}`).toBeGreaterThanOrEqual(INTERVAL_S * 0.8);
+      expect(gap, `gaps ${gaps.map((g) => g.toFixed(3)).join(", ")}`).toBeGreaterThanOrEqual(
+        INTERVAL_S * 0.8,
+      );
       expect(gap, `gaps ${gaps.map((g) => g.toFixed(3)).join(", ")}`).toBeLessThanOrEqual(INTERVAL_S * 1.2);
     }
   }, 180_000);
