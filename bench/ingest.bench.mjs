@@ -1,6 +1,6 @@
 // Collector load benchmark (issue #5, speed): the real `pcapfleet-collector run` on a scratch
 // PostgreSQL database, a simulator of agents on real gRPC streams sending heartbeats, and
-// meanwhile a REST client reading `GET /api/v1/sensors` with a valid token.
+// meanwhile a REST client reading `GET /api/v1/sensors` (one page) with a valid token.
 //
 // Four processes, so no part starves another on one event loop and each one's CPU is measured
 // alone: this orchestrator (idle while measuring: it only reads /proc and /metrics at the window's
@@ -21,8 +21,10 @@
 // written → last body byte. Needs DATABASE_URL (a scratch database is created and dropped) and a
 // build (`node scripts/build.mjs`). Env: BENCH_INGEST_RATE (2000), BENCH_INGEST_STREAMS (2000),
 // BENCH_INGEST_SECONDS (20), BENCH_INGEST_SENSORS (RATE × 10), BENCH_INGEST_REST (0 skips the REST
-// client), BENCH_INGEST_REST_RATE (10), BENCH_INGEST_REDIS_URL (unset: the in-process Kv),
-// BENCH_INGEST_PROFILE (a directory: the collector writes a CPU profile there).
+// client), BENCH_INGEST_WARMUP (seconds before measuring; default one cycle + 2 s, at least 5),
+// BENCH_INGEST_REST_RATE (10), BENCH_INGEST_REST_PAGE (sensors per page the REST client
+// asks for, 1000: the API's default; at most 5000), BENCH_INGEST_REDIS_URL (unset: the in-process
+// Kv), BENCH_INGEST_PROFILE (a directory: the collector writes a CPU profile there).
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
@@ -42,8 +44,9 @@ const SECONDS = Number(process.env.BENCH_INGEST_SECONDS ?? 20);
 const SENSORS = Math.max(STREAMS, Number(process.env.BENCH_INGEST_SENSORS ?? RATE * 10));
 const REST = process.env.BENCH_INGEST_REST !== "0";
 const REST_RATE = Number(process.env.BENCH_INGEST_REST_RATE ?? 10);
+const REST_PAGE = Number(process.env.BENCH_INGEST_REST_PAGE ?? 1000);
 const REDIS_URL = process.env.BENCH_INGEST_REDIS_URL || undefined;
-const WARMUP_SECONDS = Math.max(5, Math.ceil(SENSORS / RATE) + 2);
+const WARMUP_SECONDS = Number(process.env.BENCH_INGEST_WARMUP ?? Math.max(5, Math.ceil(SENSORS / RATE) + 2));
 const REST_P99_TARGET_MS = 100;
 const TICK = Number(process.env.CLK_TCK ?? 100);
 
@@ -234,7 +237,7 @@ async function simulate(address) {
   send({ ready: true });
 }
 
-/** REST client mode: REST_RATE × `GET /api/v1/sensors` per second against `base`, open-loop. */
+/** REST client mode: REST_RATE × `GET /api/v1/sensors?limit=REST_PAGE` per second against `base`, open-loop. */
 async function restClient(base, password) {
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const call = (method, path, headers, body) =>
@@ -274,7 +277,9 @@ async function restClient(base, password) {
     st.inFlight += 1;
     st.maxInFlight = Math.max(st.maxInFlight, st.inFlight);
     try {
-      const res = await call("GET", "/api/v1/sensors", { authorization: `Bearer ${token}` });
+      const res = await call("GET", `/api/v1/sensors?limit=${REST_PAGE}`, {
+        authorization: `Bearer ${token}`,
+      });
       // An access token lives 15 minutes; a long run logs in again (that request is not counted).
       if (res.status === 401) token = await login();
       else if (st.measuring) {
@@ -379,7 +384,11 @@ async function startCollector(databaseUrl, dataDir, password) {
   }
 }
 
-/** Counters from the collector's /metrics: heartbeats stored, GET /sensors server time. */
+/**
+ * Counters from the collector's /metrics: heartbeats stored, GET /sensors server time, and the
+ * event loop's delay (prom-client resets that histogram at each scrape, so the scrape at the
+ * window's end covers the window).
+ */
 async function scrape(http) {
   const text = await (await fetch(`${http}/metrics`)).text();
   const sum = (pattern) =>
@@ -389,6 +398,8 @@ async function scrape(http) {
       .reduce((total, line) => total + Number(line.split(" ").at(-1)), 0);
   const route = /method="GET",route="[^"]*\/sensors",status="200"/;
   return {
+    loopP99Ms: sum(/^pcapfleet_collector_nodejs_eventloop_lag_p99_seconds /) * 1000,
+    loopMaxMs: sum(/^pcapfleet_collector_nodejs_eventloop_lag_max_seconds /) * 1000,
     heartbeats: sum(/^pcapfleet_heartbeats_total /),
     sensorsSeconds: sum(new RegExp(`^pcapfleet_http_request_duration_seconds_sum\\{${route.source}`)),
     sensorsCount: sum(new RegExp(`^pcapfleet_http_request_duration_seconds_count\\{${route.source}`)),
@@ -425,7 +436,7 @@ function report({ s0, s1, m0, m1, mem, loadAtStart, loadAtEnd, sim, rest }, log)
     `${fmt(rate, 0)} acked heartbeats/s (sent ${fmt(sent, 0)}/s, stored ${fmt(stored, 0)}/s), ack p50 ${fmt(ack.p50)} ms ` +
       `p99 ${fmt(ack.p99)} ms; CPU collector ${fmt(pct("collector"), 0)}% (${fmt(collectorUs, 0)} µs/heartbeat), ` +
       `Postgres ${fmt(postgres, 0)}% (all postgres ${fmt(allPostgres, 0)}%), simulator ${fmt(pct("sim"), 0)}%; ` +
-      `collector RSS ${mib(mem.rss)} MiB`,
+      `collector RSS ${mib(mem.rss)} MiB, event loop delay p99 ${fmt(m1.loopP99Ms)} ms max ${fmt(m1.loopMaxMs)} ms`,
   );
   const lines = [
     "## Collector load (ingest + REST, issue #5)",
@@ -448,6 +459,7 @@ function report({ s0, s1, m0, m1, mem, loadAtStart, loadAtEnd, sim, rest }, log)
       `${fmt(collectorUs, 0)} µs (all its work, REST included). Postgres CPU counts the backends of the scratch ` +
       "database; every postgres process together (WAL writer, checkpointer, other users of this server) used " +
       `${fmt(allPostgres, 0)}%. Stored by the collector (\`/metrics\`): ${fmt(stored, 0)} heartbeats/s. ` +
+      `Collector event loop delay over the window: p99 ${fmt(m1.loopP99Ms)} ms, max ${fmt(m1.loopMaxMs)} ms. ` +
       `Failed simulator streams: ${sim.failed}.`,
   ];
   if (rest === undefined) return [...lines, "", "REST client off (`BENCH_INGEST_REST=0`)."].join("\n");
@@ -464,7 +476,7 @@ function report({ s0, s1, m0, m1, mem, loadAtStart, loadAtEnd, sim, rest }, log)
   return [
     ...lines,
     "",
-    `Meanwhile \`GET /api/v1/sensors\` (admin token), open-loop at ${REST_RATE} requests/s from its own process ` +
+    `Meanwhile \`GET /api/v1/sensors?limit=${REST_PAGE}\` (admin token, the first page), open-loop at ${REST_RATE} requests/s from its own process ` +
       `(keep-alive; latency = request sent → last byte; ${statuses.join(", ") || "no answers"}, ${rest.errors} ` +
       `errors, ${rest.skipped} skipped at 64 in flight, at most ${rest.maxInFlight} in flight):`,
     "",
@@ -474,9 +486,11 @@ function report({ s0, s1, m0, m1, mem, loadAtStart, loadAtEnd, sim, rest }, log)
       `${fmt(serverMs)} ms | ${fmt(meanBytes / 1024, 0)} KiB (${sensors} sensors, ${fmt(perSensor, 0)} B each) | ` +
       `${fmt(pct("rest"), 0)}% | ${restMet ? "yes" : "**no**"} |`,
     "",
-    `"Server mean" is the collector's own histogram (\`/metrics\`) for the route. The list is unpaginated: at ` +
-      `${fmt(perSensor, 0)} B per sensor, 20,000 sensors make a ${fmt((perSensor * 20_000) / 2 ** 20, 1)} MiB answer, ` +
-      "built and serialised on the collector's one event loop, which also acks heartbeats.",
+    `"Server mean" is the collector's own histogram (\`/metrics\`) for the route. \`GET /sensors\` is paged by ` +
+      "name (`limit` up to 5000, default 1000; `next_after` names the next page); the client asks for the " +
+      `first page of ${REST_PAGE} sensors (${fmt(perSensor, 0)} B each). Postgres builds the page as one JSON ` +
+      "text that the collector passes through, on the event loop that also acks heartbeats, from the pool " +
+      "the ingest writer uses.",
   ].join("\n");
 }
 

@@ -78,4 +78,29 @@ describe("createBatcher", () => {
     });
     await expect(Promise.all([batcher.submit("a"), batcher.submit("b")])).rejects.toThrow("database down");
   });
+
+  it("resolves below(limit) only once the backlog fell under the limit", async () => {
+    const writer = gatedWriter();
+    const batcher = createBatcher({ write: writer.write, maxSize: 2, maxDelayMs: 1_000, concurrency: 1 });
+    let roomFor3 = false;
+    let roomFor5 = false;
+    const all = ["a", "b", "c", "d", "e"].map((item) => batcher.submit(item));
+    void batcher.below(3).then(() => {
+      roomFor3 = true;
+    });
+    void batcher.below(5).then(() => {
+      roomFor5 = true;
+    });
+    await batcher.below(6); // already true: resolves at once
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect([roomFor3, roomFor5]).toEqual([false, false]);
+    await writer.open(); // [a, b] written: backlog 3
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect([roomFor3, roomFor5]).toEqual([false, true]);
+    await writer.open(); // [c, d] written: backlog 1
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(roomFor3).toBe(true);
+    await writer.open();
+    await Promise.all(all);
+  });
 });

@@ -5,6 +5,14 @@
  * and each write's fixed cost (a transaction, a round trip per statement) is shared.
  */
 
+/** Items settled before the event loop gets a turn: ~200 acks are a few ms of work. */
+const settleSlice = 200;
+
+/** Resolves on the event loop's next turn, after pending I/O callbacks. */
+export function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** The outcome of one item of a batch. */
 export type Settled<R> =
   | { readonly ok: true; readonly value: R }
@@ -35,6 +43,11 @@ export interface Batcher<T, R> {
   drain(): Promise<void>;
   /** Items waiting plus items being written. */
   readonly backlog: number;
+  /**
+   * Resolves once {@link backlog} is below `limit` (at once when it is), so a producer can stop
+   * taking new work while the writer is behind instead of queueing without bound.
+   */
+  below(limit: number): Promise<void>;
 }
 
 interface Entry<T, R> {
@@ -52,33 +65,58 @@ export function createBatcher<T, R>(options: BatcherOptions<T, R>): Batcher<T, R
   let timer: NodeJS.Timeout | undefined;
   let running = 0;
   let writing = 0;
+  /** Written batches whose items are still being settled. */
+  let settling = 0;
   const idle: (() => void)[] = [];
+  /** Producers waiting in `below(limit)`. */
+  let roomWaiters: { readonly limit: number; readonly wake: () => void }[] = [];
+
+  function wakeProducers(): void {
+    if (roomWaiters.length === 0) return;
+    const backlog = pending.length + writing;
+    const still: typeof roomWaiters = [];
+    for (const waiter of roomWaiters) {
+      if (backlog < waiter.limit) waiter.wake();
+      else still.push(waiter);
+    }
+    roomWaiters = still;
+  }
 
   async function run(batch: Entry<T, R>[], keys: readonly string[]): Promise<void> {
     running += 1;
     writing += batch.length;
     for (const k of keys) busy.set(k, (busy.get(k) ?? 0) + 1);
+    let results: Settled<R>[];
     try {
-      const results = await write(batch.map((entry) => entry.item)).catch((error: unknown) =>
-        batch.map((): Settled<R> => ({ ok: false, error })),
-      );
-      batch.forEach((entry, index) => {
+      results = await write(batch.map((entry) => entry.item));
+    } catch (error) {
+      results = batch.map((): Settled<R> => ({ ok: false, error }));
+    }
+    running -= 1;
+    writing -= batch.length;
+    for (const k of keys) {
+      const left = (busy.get(k) ?? 1) - 1;
+      if (left === 0) busy.delete(k);
+      else busy.set(k, left);
+    }
+    // The next batch goes out before this one's items are settled: it is written, so later
+    // items of its keys may follow, and the writer should not wait for the acks below.
+    settling += 1;
+    if (pending.length > 0) kick();
+    wakeProducers();
+    try {
+      for (const [index, entry] of batch.entries()) {
         const result = results[index];
         if (result === undefined) entry.reject(new Error("batch writer returned too few results"));
         else if (result.ok) entry.resolve(result.value);
         else entry.reject(result.error);
-      });
-    } finally {
-      running -= 1;
-      writing -= batch.length;
-      for (const k of keys) {
-        const left = (busy.get(k) ?? 1) - 1;
-        if (left === 0) busy.delete(k);
-        else busy.set(k, left);
+        // What each settlement sets off (an ack encoded and written) runs as microtasks; in
+        // slices, other work (a REST request, a Postgres answer) gets the event loop between.
+        if (index % settleSlice === settleSlice - 1) await nextTurn();
       }
-      // Whatever collected meanwhile goes out now: waiting longer would only add latency.
-      if (pending.length > 0) kick();
-      else if (running === 0) for (const wake of idle.splice(0)) wake();
+    } finally {
+      settling -= 1;
+      if (running === 0 && settling === 0 && pending.length === 0) for (const wake of idle.splice(0)) wake();
     }
   }
 
@@ -128,11 +166,15 @@ export function createBatcher<T, R>(options: BatcherOptions<T, R>): Batcher<T, R
     },
     async drain() {
       if (pending.length > 0) kick();
-      if (running === 0) return;
+      if (running === 0 && settling === 0) return;
       await new Promise<void>((resolve) => idle.push(resolve));
     },
     get backlog() {
       return pending.length + writing;
+    },
+    below(limit) {
+      if (pending.length + writing < limit) return Promise.resolve();
+      return new Promise<void>((wake) => roomWaiters.push({ limit, wake }));
     },
   };
 }

@@ -13,4 +13,13 @@ export {
   sensorStatusChannel,
 } from "./service.js";
 export { type JsonObject, type JsonValue, sensorStatusJson } from "./status-json.js";
-export { type ReceivedHeartbeat, type StatusChange, writeHeartbeats } from "./writer.js";
+export {
+  createIngestMemo,
+  type IngestMemo,
+  type ReceivedHeartbeat,
+  rememberWrite,
+  type StatusChange,
+  type WriteResult,
+  type WrittenDevices,
+  writeHeartbeats,
+} from "./writer.js";

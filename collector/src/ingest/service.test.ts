@@ -198,6 +198,72 @@ describe.each(combos)("SensorIngest on $name", ({ db: dbBackend, kv: kvBackend }
     expect(await count(db, "SELECT 1 FROM sensor_health WHERE sensor LIKE 'many-%'")).toBe(120);
   });
 
+  it("removes gone devices even when another collector stored other devices in between", async () => {
+    // The memo lets a collector skip the gone-devices delete when a sensor reports what it last
+    // stored; a second collector writing the sensor meanwhile must void that.
+    const other = await startIngest(await scratch.openAnother(), kv, clock);
+    try {
+      const agent = ingest.open();
+      const moved = other.open();
+      const names = async () =>
+        (
+          await db.query<{ name: string }>("SELECT name FROM devices WHERE sensor = 'memo-1' ORDER BY name")
+        ).rows.map((row) => row.name);
+      clock.ms += 1;
+      await agent.send(beat("memo-1", clock, { sequence: 1, devices: ["eth0", "eth1"] }));
+      clock.ms += 1;
+      await agent.send(beat("memo-1", clock, { sequence: 2, devices: ["eth1", "eth0"] }));
+      expect(await names()).toEqual(["eth0", "eth1"]);
+      clock.ms += 1;
+      await moved.send(beat("memo-1", clock, { sequence: 3, devices: ["wlan0"] }));
+      expect(await names()).toEqual(["wlan0"]);
+      clock.ms += 1;
+      await agent.send(beat("memo-1", clock, { sequence: 4, devices: ["eth0", "eth1"] }));
+      expect(await names()).toEqual(["eth0", "eth1"]);
+      clock.ms += 1;
+      await agent.send(beat("memo-1", clock, { sequence: 5, devices: ["eth0"] }));
+      expect(await names()).toEqual(["eth0"]);
+      agent.end();
+      moved.end();
+    } finally {
+      await other.close();
+    }
+  });
+
+  it("stores a heartbeat naming a location renamed since the collector last wrote it", async () => {
+    const agent = ingest.open();
+    await agent.send(beat("loc-1", clock, { sequence: 1, location: "old-site" }));
+    // Renaming cascades to the sensors; the collector still believes "old-site" exists.
+    await db.query("UPDATE locations SET name = 'new-site' WHERE name = 'old-site'");
+    const failedBefore = ingest.service.stats().failed;
+    expect(await agent.send(beat("loc-2", clock, { sequence: 1, location: "old-site" }))).toBe(1n);
+    agent.end();
+    expect(ingest.service.stats().failed).toBe(failedBefore);
+    const { rows } = await db.query<{ name: string; location: string }>(
+      "SELECT name, location FROM sensors WHERE name IN ('loc-1', 'loc-2') ORDER BY name",
+    );
+    expect(rows).toEqual([
+      { name: "loc-1", location: "new-site" },
+      { name: "loc-2", location: "old-site" },
+    ]);
+  });
+
+  it("stops reading streams while maxQueued heartbeats wait, then acks them all in order", async () => {
+    const narrow = await startIngest(db, kv, clock, undefined, { maxQueued: 1 });
+    try {
+      const agent = narrow.open();
+      for (let sequence = 1; sequence <= 30; sequence += 1) agent.write(beat("queue-1", clock, { sequence }));
+      const acks: bigint[] = [];
+      for (let i = 0; i < 30; i += 1) acks.push(await agent.ack());
+      agent.end();
+      expect(acks).toEqual(Array.from({ length: 30 }, (_, i) => BigInt(i + 1)));
+      // With room for one heartbeat, each was read only after the previous one was written.
+      expect(narrow.service.stats()).toMatchObject({ heartbeats: 30, batches: 30 });
+    } finally {
+      await narrow.close();
+    }
+  });
+
   if (dbBackend.name === "postgres") {
     it("lets several collectors sweep at once, recording each sensor going offline once", async () => {
       const agent = ingest.open();

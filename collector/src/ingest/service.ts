@@ -4,21 +4,32 @@ import type { Db } from "../db/index.js";
 import type { Kv } from "../kv/index.js";
 import { sensorStatusChannel } from "../sensors/status.js";
 import { defaultSensorThresholds, type SensorThresholds } from "../sensors/thresholds.js";
-import { createBatcher, type Settled } from "./batcher.js";
+import { createBatcher, nextTurn, type Settled } from "./batcher.js";
 import { toHeartbeatRecord } from "./heartbeat.js";
-import { type ReceivedHeartbeat, type StatusChange, writeHeartbeats } from "./writer.js";
+import {
+  createIngestMemo,
+  type ReceivedHeartbeat,
+  rememberWrite,
+  type StatusChange,
+  writeHeartbeats,
+} from "./writer.js";
 
 /** The kv channel status changes are published on (re-exported from `sensors`). */
 export { sensorStatusChannel };
 
 /** Batch settings of the ingest writer. */
 export interface IngestBatchOptions {
-  /** Most heartbeats per transaction; default 500. */
+  /** Most heartbeats per transaction; default 1,000. */
   readonly maxSize: number;
   /** Longest a heartbeat waits for others before being written; default 50 ms. */
   readonly maxDelayMs: number;
   /** Transactions in flight at once; default 2 on Postgres, 1 on PGlite. */
   readonly concurrency: number;
+  /**
+   * Heartbeats queued or being written at which streams stop being read until the writer
+   * catches up; default 2 × maxSize × concurrency.
+   */
+  readonly maxQueued: number;
 }
 
 /** Dependencies of {@link createIngestService}. */
@@ -31,7 +42,7 @@ export interface IngestServiceOptions {
   /** Clock for receive times, for tests. */
   readonly now?: () => Date;
   readonly batch?: Partial<IngestBatchOptions>;
-  /** Heartbeats of one stream awaiting their ack before the stream is read further; default 64. */
+  /** Heartbeats of one stream awaiting their ack before the stream is read further; default 32. */
   readonly maxUnackedPerStream?: number;
 }
 
@@ -69,19 +80,26 @@ type Ack =
 
 /**
  * Creates the SensorIngest implementation. Each heartbeat is checked, queued, and written with
- * others in one transaction every ~50 ms (or 500 heartbeats); its ack is sent only after that
- * transaction committed, so an acked heartbeat is never lost and the agent may drop the traffic
- * rows it carried. One stream may have several heartbeats in flight; acks keep their order.
+ * others in one transaction every ~50 ms (or 1,000 heartbeats); its ack is sent only after that
+ * transaction committed (synchronously: an acked heartbeat is never lost, so the agent may drop
+ * the traffic rows it carried), and acks keep their order. One stream may have several
+ * heartbeats in flight.
  *
  * On Postgres two transactions run at once, so Node prepares one batch while the server writes
  * the other; a sensor is never in both (its heartbeats must commit in order), which also keeps
- * their row locks disjoint. Under load batches grow instead of queueing.
+ * their row locks disjoint. Under load batches grow instead of queueing, up to 1,000: a bigger
+ * batch costs Postgres less per heartbeat (~230 µs at 1,000 against ~310 µs at 500, measured
+ * on 20,000 sensors) and still commits in a quarter of a second. When the writer falls behind
+ * anyway, streams are not read further (HTTP/2 flow control then holds heartbeats at the
+ * agents), so memory stays bounded instead of every stream queueing up to its own limit.
  */
 export function createIngestService(options: IngestServiceOptions): IngestService {
   const { db, kv, log } = options;
   const thresholds = options.thresholds ?? defaultSensorThresholds;
   const now = options.now ?? (() => new Date());
-  const maxUnacked = options.maxUnackedPerStream ?? 64;
+  const maxUnacked = options.maxUnackedPerStream ?? 32;
+  // What this process stored, to skip statements that would change nothing (see writer.ts).
+  const memo = createIngestMemo();
   const counts = {
     heartbeats: 0,
     batches: 0,
@@ -100,9 +118,15 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
     }
   }
 
-  async function write(items: readonly ReceivedHeartbeat[]): Promise<Settled<undefined>[]> {
+  /** Writes one batch; `memoTrusted` false once the memo was cleared for a retry. */
+  async function write(
+    items: readonly ReceivedHeartbeat[],
+    memoTrusted = true,
+  ): Promise<Settled<undefined>[]> {
     try {
-      const changes = await db.transaction((tx) => writeHeartbeats(tx, items, thresholds));
+      const result = await db.transaction((tx) => writeHeartbeats(tx, items, thresholds, memo));
+      rememberWrite(memo, result);
+      const { changes } = result;
       counts.batches += 1;
       counts.heartbeats += items.length;
       counts.statusChanges += changes.length;
@@ -110,6 +134,11 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
       return items.map(() => ({ ok: true, value: undefined }));
     } catch (reason) {
       const error = AppError.from(reason);
+      if (memoTrusted && memo.locations.size > 0 && error.code !== ErrorCode.Unavailable) {
+        // A location the memo believes in may be gone (renamed): once more, inserting them all.
+        memo.locations.clear();
+        return write(items, false);
+      }
       if (items.length === 1 || error.code === ErrorCode.Unavailable) {
         counts.failed += items.length;
         log.error({ err: error, heartbeats: items.length }, "ingest: writing heartbeats failed");
@@ -118,19 +147,37 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
       // One bad heartbeat must not cost every other sensor its ack: retry them one by one.
       log.warn({ err: error, heartbeats: items.length }, "ingest: batch failed, writing one by one");
       const results: Settled<undefined>[] = [];
-      for (const item of items) results.push(...(await write([item])));
+      for (const item of items) results.push(...(await write([item], false)));
       return results;
     }
   }
 
+  const maxSize = options.batch?.maxSize ?? 1000;
+  // PGlite has one session, so a second transaction would only queue behind the first.
+  const concurrency = options.batch?.concurrency ?? (db.kind === "postgres" ? 2 : 1);
+  const maxQueued = Math.max(1, options.batch?.maxQueued ?? 2 * maxSize * concurrency);
   const batcher = createBatcher<ReceivedHeartbeat, undefined>({
     write,
-    maxSize: options.batch?.maxSize ?? 500,
+    maxSize,
     maxDelayMs: options.batch?.maxDelayMs ?? 50,
-    // PGlite has one session, so a second transaction would only queue behind the first.
-    concurrency: options.batch?.concurrency ?? (db.kind === "postgres" ? 2 : 1),
+    concurrency,
     key: (item) => item.record.sensor,
   });
+
+  // Buffered requests of many streams are read as one chain of microtasks (each `for await`
+  // step resolves at once), which held the event loop for hundreds of ms when 2,000 streams
+  // resumed together; every `readSlice` heartbeats (~10 ms of work), all readers wait for one
+  // turn of the loop, so Postgres answers and REST requests are served in between.
+  const readSlice = 256;
+  let readSinceTurn = 0;
+  let turn: Promise<void> | undefined;
+  const readTurn = (): Promise<void> => {
+    turn ??= nextTurn().then(() => {
+      readSinceTurn = 0;
+      turn = undefined;
+    });
+    return turn;
+  };
 
   const impl: ServiceImpl<typeof SensorIngest> = {
     async *heartbeats(requests, context) {
@@ -150,6 +197,10 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
       const reader = async () => {
         try {
           for await (const request of requests) {
+            // Backpressure: while the writer is behind, this stream is not read further.
+            await batcher.below(maxQueued);
+            if (++readSinceTurn >= readSlice) await readTurn();
+            if (ended) break;
             if (request.kind.case !== "heartbeat") continue;
             const heartbeat = request.kind.value;
             let record: ReturnType<typeof toHeartbeatRecord>;

@@ -13,7 +13,7 @@ import type { Db } from "../db/index.js";
 import { silentLogger } from "../db/testing.js";
 import type { Kv } from "../kv/index.js";
 import type { SensorThresholds } from "../sensors/thresholds.js";
-import { createIngestService, type IngestService } from "./service.js";
+import { createIngestService, type IngestBatchOptions, type IngestService } from "./service.js";
 
 /**
  * Test support: a real gRPC server running the ingest service on 127.0.0.1 port 0, a client,
@@ -131,12 +131,13 @@ export interface IngestHarness {
   close(): Promise<void>;
 }
 
-/** Starts the ingest service on a real gRPC server. */
+/** Starts the ingest service on a real gRPC server; `batch` overrides its batch settings. */
 export async function startIngest(
   db: Db,
   kv: Kv,
   clock: TestClock,
   thresholds?: SensorThresholds,
+  batch?: Partial<IngestBatchOptions>,
 ): Promise<IngestHarness> {
   const log = silentLogger();
   const service = createIngestService({
@@ -144,7 +145,7 @@ export async function startIngest(
     kv,
     log,
     now: clock.now,
-    batch: { maxDelayMs: 5 },
+    batch: { maxDelayMs: 5, ...batch },
     ...(thresholds === undefined ? {} : { thresholds }),
   });
   const server: GrpcServer = createGrpcServer({ log, services: [service.binding] });
