@@ -2,6 +2,7 @@ import { html, LitElement, nothing, type PropertyValues, type SVGTemplateResult,
 import { customElement, property, query, state } from "lit/decorators.js";
 import { type ApiClient, createApiClient, errorMessage, type Session } from "./api-client.js";
 import type { Preferences } from "./api-types.js";
+import { logo } from "./brand.js";
 import { adminTabOf } from "./pf-admin-page.js";
 import { appStyles } from "./pf-app-styles.js";
 import type { PfToasts } from "./pf-toasts.js";
@@ -234,17 +235,7 @@ export class PfApp extends LitElement {
     return html`
       <header>
         <div class="brand">
-          <svg viewBox="0 0 32 32" aria-hidden="true">
-            <rect width="32" height="32" rx="7" fill="var(--pf-accent)" />
-            <path
-              d="M6 17h4l3-8 5 15 3-9 2 2h3"
-              fill="none"
-              stroke="var(--pf-surface)"
-              stroke-width="2.6"
-              stroke-linecap="round"
-              stroke-linejoin="round"
-            />
-          </svg>
+          ${logo}
           <span>pcapfleet</span>
         </div>
         <nav aria-label="Sections">

@@ -1,6 +1,7 @@
 import { css, html, LitElement, nothing } from "lit";
 import { customElement, property, state } from "lit/decorators.js";
 import { type ApiClient, errorMessage, type Session } from "./api-client.js";
+import { logo } from "./brand.js";
 import { pageStyles } from "./shared-styles.js";
 
 /** `detail` of the `login` event. */
@@ -66,17 +67,7 @@ export class PfLoginPage extends LitElement {
   protected override render(): unknown {
     return html`<form class="panel" @submit=${this.submit} aria-labelledby="login-title">
       <div class="brand">
-        <svg viewBox="0 0 32 32" aria-hidden="true">
-          <rect width="32" height="32" rx="7" fill="var(--pf-accent)" />
-          <path
-            d="M6 17h4l3-8 5 15 3-9 2 2h3"
-            fill="none"
-            stroke="var(--pf-surface)"
-            stroke-width="2.6"
-            stroke-linecap="round"
-            stroke-linejoin="round"
-          />
-        </svg>
+        ${logo}
         <span id="login-title">pcapfleet</span>
       </div>
       ${this.message === "" ? nothing : html`<p class="notice" role="status">${this.message}</p>`}

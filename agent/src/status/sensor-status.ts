@@ -19,6 +19,7 @@ import {
 import type { Logger } from "pino";
 import type { DeviceInfo } from "../health/devices.js";
 import type { HostHealth } from "../health/host-health.js";
+import type { StoreReport } from "../store/types.js";
 
 /** Who the sensor is (proto `SensorIdentity`). */
 export interface Identity {
@@ -28,30 +29,6 @@ export interface Identity {
   /** host:port of the agent's CaptureService, as the collector should dial it. */
   readonly agentAddress: string;
   readonly hostname: string;
-}
-
-/** One store as the catalogue reports it. */
-export interface StoreSnapshot {
-  readonly path: string;
-  readonly state: "ok" | "degraded" | "unreadable" | "missing";
-  readonly error: string;
-  readonly disk:
-    | {
-        readonly sizeBytes: number;
-        readonly usedBytes: number;
-        readonly freeBytes: number;
-        readonly usedPercent: number;
-      }
-    | undefined;
-  readonly pcap: {
-    readonly oldestPacketNs: bigint;
-    readonly newestPacketNs: bigint;
-    readonly bytes: number;
-    readonly files: number;
-    readonly ingestBytesPerSecond: number;
-    readonly retentionForecastHours: number;
-  };
-  readonly corruptFiles: number;
 }
 
 /** Counters of one capture writer. */
@@ -66,7 +43,7 @@ export interface CaptureSnapshot {
 export interface StatusSources {
   /** Read on every snapshot: the bound address is known only once the server listens. */
   readonly identity: () => Identity;
-  readonly stores: () => readonly StoreSnapshot[];
+  readonly stores: () => readonly StoreReport[];
   readonly health: () => Promise<HostHealth>;
   readonly devices: (capturing: readonly string[]) => Promise<DeviceInfo[]>;
   readonly capture: () => readonly CaptureSnapshot[];
@@ -167,7 +144,7 @@ export function createStatusReporter(sources: StatusSources): StatusReporter {
   };
 }
 
-function storeMessage(store: StoreSnapshot) {
+function storeMessage(store: StoreReport) {
   return create(StoreStatusSchema, {
     path: store.path,
     state: storeStates[store.state],
