@@ -45,5 +45,7 @@ describe("loadCollectorConfig", () => {
     expect(config.auth.trustProxy).toBe(true);
     expect(config.sensorStatus.retentionHours).toBe(24);
     expect(config.partitions.retentionDays.auditLog).toBe(365);
+    expect(config.jobs.perSensorTasks).toBe(2);
+    expect(config.jobs.resultMaxTotalBytes).toBe(100 * 1024 ** 3);
   });
 });

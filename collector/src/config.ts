@@ -1,6 +1,7 @@
 import { type ConfigSources, type EnvBinding, hostPort, loadConfig } from "@pcapfleet/core";
 import { z } from "zod";
 import { authConfigSchema } from "./auth/config.js";
+import { jobsConfigSchema } from "./jobs/config.js";
 import { partitionConfigSchema } from "./partitions/config.js";
 import { sensorThresholdsSchema } from "./sensors/thresholds.js";
 
@@ -37,6 +38,8 @@ export const collectorConfigSchema = z
     sensorStatus: sensorThresholdsSchema.prefault({}),
     /** Days each time-partitioned table keeps, and days of partitions created ahead. */
     partitions: partitionConfigSchema.prefault({}),
+    /** The job engine: concurrency, leases, retries, result size and retention. */
+    jobs: jobsConfigSchema.prefault({}),
   })
   .strict();
 

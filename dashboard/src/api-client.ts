@@ -46,6 +46,11 @@ export interface ApiClient {
   request<T>(method: string, path: string, options?: RequestOptions): Promise<T>;
   /** `GET` of a binary resource (an avatar) under `/api/v1`. */
   blob(path: string, signal?: AbortSignal): Promise<Blob>;
+  /**
+   * `GET` of a download under `/api/v1`: the successful response, its body not yet read, so a
+   * large file can be streamed; rejects with {@link ApiError} otherwise.
+   */
+  download(path: string, signal?: AbortSignal): Promise<Response>;
   /** A valid access token, refreshed first when it is about to expire (for the WebSocket). */
   accessToken(): Promise<string>;
   /** `ws(s)://…/api/v1/ws`. */
@@ -226,6 +231,11 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       const response = await authorized(path, { method: "GET", ...(signal === undefined ? {} : { signal }) });
       if (!response.ok) throw await errorOf(response);
       return response.blob();
+    },
+    async download(path, signal) {
+      const response = await authorized(path, { method: "GET", ...(signal === undefined ? {} : { signal }) });
+      if (!response.ok) throw await errorOf(response);
+      return response;
     },
     async accessToken() {
       if (session === null) throw new ApiError(401, "unauthenticated", "Please log in.");

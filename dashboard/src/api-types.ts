@@ -1,7 +1,9 @@
 /**
  * The collector API's JSON shapes the dashboard reads (`/api/v1/openapi.json` is the source of
- * truth; these name only the fields the pages use). Times are RFC 3339 strings.
+ * truth; these name only the fields the pages use). Times are RFC 3339 strings. The job API's
+ * shapes are in job-types.ts.
  */
+import type { JobProgressMessage } from "./job-types.js";
 
 /** A user's role; each includes the ones before it (viewer < analyst < admin). */
 export const Role = {
@@ -201,4 +203,4 @@ export type RealtimeMessage =
       readonly reasons: readonly string[];
       readonly at: string;
     }
-  | { readonly type: "job.progress"; readonly job_id: string };
+  | JobProgressMessage;

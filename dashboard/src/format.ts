@@ -5,7 +5,11 @@
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
-function formatterFor(timeZone: string): Intl.DateTimeFormat {
+/**
+ * A cached formatter of year to second, 24-hour, in `timeZone` (UTC for an unknown zone); its
+ * `formatToParts` gives the wall-clock fields of an instant there.
+ */
+export function formatterFor(timeZone: string): Intl.DateTimeFormat {
   let formatter = formatters.get(timeZone);
   if (formatter === undefined) {
     try {
@@ -17,7 +21,7 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
         hour: "2-digit",
         minute: "2-digit",
         second: "2-digit",
-        hour12: false,
+        hourCycle: "h23",
       });
     } catch {
       // An unknown zone (a stale preference): UTC rather than a broken page.

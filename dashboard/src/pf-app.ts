@@ -10,6 +10,9 @@ import { toast } from "./pf-toasts.js";
 import { isTheme, Theme, themeTokens } from "./theme.js";
 import "./pf-admin-page.js";
 import "./pf-health-badge.js";
+import "./pf-jobs-detail.js";
+import "./pf-jobs-new.js";
+import "./pf-jobs-page.js";
 import "./pf-login-page.js";
 import "./pf-preferences-page.js";
 import "./pf-sensor-detail.js";
@@ -291,6 +294,8 @@ export class PfApp extends LitElement {
               .location=${this.preferences?.default_location ?? ""}
             ></pf-sensors-page>`
           : html`<pf-sensor-detail .api=${api} .sensor=${rest[0]} .timeZone=${timeZone}></pf-sensor-detail>`;
+      case Section.jobs:
+        return this.renderJobs(rest[0] ?? "", timeZone);
       case Section.admin:
         return html`<pf-admin-page
           .api=${api}
@@ -302,6 +307,16 @@ export class PfApp extends LitElement {
         return html`<h1>${SECTIONS[page].label}</h1>
           <p class="summary">${SECTIONS[page].summary}</p>`;
     }
+  }
+
+  /** `#/jobs` the list, `#/jobs/new` the form, `#/jobs/{id}` one job. */
+  private renderJobs(id: string, timeZone: string): unknown {
+    const user = this.session?.user;
+    if (id === "")
+      return html`<pf-jobs-page .api=${this.api} .user=${user} .timeZone=${timeZone}></pf-jobs-page>`;
+    if (id === "new")
+      return html`<pf-jobs-new .api=${this.api} .user=${user} .timeZone=${timeZone}></pf-jobs-new>`;
+    return html`<pf-jobs-detail .api=${this.api} .user=${user} .jobId=${id} .timeZone=${timeZone}></pf-jobs-detail>`;
   }
 
   private async logout(): Promise<void> {

@@ -8,6 +8,8 @@ export interface ConfirmRequest {
   readonly message: string;
   /** Label of the confirming button ("Delete"). */
   readonly confirmLabel: string;
+  /** Label of the dismissing button; "Cancel" by default (ambiguous when the action is one). */
+  readonly cancelLabel?: string;
   /** Marks the confirming button as destructive. */
   readonly danger?: boolean;
   /** Asks for a value too (a new password), with this label. */
@@ -81,7 +83,7 @@ export class PfConfirmDialog extends LitElement {
                 : html`<label>${r.input.label}<input name="value" type=${r.input.type} minlength=${r.input.minLength} required autocomplete="new-password" /></label>`
             }
             <div class="actions">
-              <button type="button" @click=${() => this.dialog?.close()}>Cancel</button>
+              <button type="button" @click=${() => this.dialog?.close()}>${r.cancelLabel ?? "Cancel"}</button>
               <button type="submit" class=${r.danger === true ? "primary danger" : "primary"}>${r.confirmLabel}</button>
             </div>
           </form>`

@@ -1,10 +1,10 @@
 import { Task, TaskStatus } from "@lit/task";
 import { css, html, LitElement, nothing } from "lit";
 import { customElement, property, state } from "lit/decorators.js";
-import { type ApiClient, ApiError, errorMessage } from "./api-client.js";
+import { type ApiClient, errorMessage } from "./api-client.js";
 import type { HealthSummary, Location, RealtimeMessage, SensorState, SensorSummary } from "./api-types.js";
 import { formatAge, formatBytes, formatDuration, formatHours, formatPercent, formatTime } from "./format.js";
-import { FeedState, openRealtimeFeed, type RealtimeFeed } from "./realtime.js";
+import { FeedState, openSessionFeed, type RealtimeFeed } from "./realtime.js";
 import { pageStyles } from "./shared-styles.js";
 
 const STATES: readonly SensorState[] = ["online", "degraded", "offline"];
@@ -139,18 +139,7 @@ export class PfSensorsPage extends LitElement {
   private openFeed(): void {
     const api = this.api;
     if (api === undefined || this.feed !== undefined || !this.isConnected) return;
-    this.feed = openRealtimeFeed({
-      url: api.socketUrl,
-      token: async (rejected) => {
-        // A refused upgrade may be a revoked session: an API call finds out (and ends it if so).
-        // Only a 401 ends the feed; an unreachable collector is retried with backoff.
-        if (rejected) {
-          await api.request("GET", "/health/summary").catch((error: unknown) => {
-            if (error instanceof ApiError && error.status === 401) throw error;
-          });
-        }
-        return api.accessToken();
-      },
+    this.feed = openSessionFeed(api, {
       onState: (feedState) => {
         this.feedState = feedState;
       },

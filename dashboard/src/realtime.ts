@@ -1,3 +1,4 @@
+import { type ApiClient, ApiError } from "./api-client.js";
 import type { RealtimeMessage } from "./api-types.js";
 
 /** State of the live feed, for a "live" indicator. */
@@ -106,4 +107,27 @@ export function openRealtimeFeed(options: RealtimeFeedOptions): RealtimeFeed {
       setState(FeedState.closed);
     },
   };
+}
+
+/**
+ * Opens the live feed of a page for the session of `api`. A refused upgrade may be a revoked
+ * session, so an API call then finds out (and ends the session if so); only a 401 ends the
+ * feed, an unreachable collector is retried with backoff.
+ */
+export function openSessionFeed(
+  api: ApiClient,
+  handlers: Pick<RealtimeFeedOptions, "onMessage" | "onState">,
+): RealtimeFeed {
+  return openRealtimeFeed({
+    url: api.socketUrl,
+    token: async (rejected) => {
+      if (rejected) {
+        await api.request("GET", "/health/summary").catch((error: unknown) => {
+          if (error instanceof ApiError && error.status === 401) throw error;
+        });
+      }
+      return api.accessToken();
+    },
+    ...handlers,
+  });
 }

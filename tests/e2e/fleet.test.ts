@@ -15,18 +15,9 @@ import { type RingFile, writeRing } from "../agent/ring.js";
 import { ensureBuilt } from "../slice/agent-bin.js";
 import { dbBackends, type ScratchDb } from "../support/backends.js";
 import { type CollectorProcess, startCollectorProcess } from "../support/collector-process.js";
+import { until } from "../support/wait.js";
 
 const PASSWORD = "e2e-admin-password";
-
-async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 interface SensorRow {
   name: string;

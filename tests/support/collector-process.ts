@@ -4,7 +4,9 @@
  * PGlite in its data dir, with the in-process Kv unless `redisUrl` is given.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { stringify } from "yaml";
 import { ROOT } from "../slice/agent-bin.js";
 import { awaitBanner } from "./banner-child.js";
 
@@ -29,6 +31,8 @@ export async function startCollectorProcess(options: {
   databaseUrl?: string | undefined;
   redisUrl?: string | undefined;
   env?: Record<string, string>;
+  /** Written as the YAML config file (`run --config`), e.g. `{ jobs: { retryBaseS: 0.05 } }`. */
+  config?: Record<string, unknown>;
 }): Promise<CollectorProcess> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -43,7 +47,14 @@ export async function startCollectorProcess(options: {
   delete env["REDIS_URL"];
   if (options.databaseUrl !== undefined) env["DATABASE_URL"] = options.databaseUrl;
   if (options.redisUrl !== undefined) env["REDIS_URL"] = options.redisUrl;
-  const child = spawn(process.execPath, [BIN, "run"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const args = [BIN, "run"];
+  if (options.config !== undefined) {
+    await mkdir(options.dataDir, { recursive: true });
+    const file = join(options.dataDir, "..", `collector-${Date.now()}.yaml`);
+    await writeFile(file, stringify(options.config));
+    args.push("--config", file);
+  }
+  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   const started = await awaitBanner(child, {
     what: "collector",
     timeoutMs: 60_000,

@@ -2,8 +2,12 @@ import { tmpdir } from "node:os";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { AppError } from "@pcapfleet/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createAuditLog } from "../audit/audit-log.js";
 import { permissionTable, toPattern } from "../auth/permissions.js";
 import { dbBackends, silentLogger } from "../db/testing.js";
+import { jobsConfigSchema } from "../jobs/config.js";
+import { createAgentClients, createJobRoutes, ownJobRule } from "../jobs/index.js";
+import { migrateJobs } from "../jobs/testing.js";
 import { kvBackends } from "../kv/testing.js";
 import { createLogRing } from "../logs/log-ring.js";
 import { createCollectorRoutes } from "../routes/index.js";
@@ -48,6 +52,15 @@ const mountedModulePaths = [
   "GET /admin/system/status",
   "GET /admin/storage",
   "GET /admin/logs",
+  "GET /jobs",
+  "POST /jobs",
+  "POST /jobs/estimate",
+  "GET /jobs/{id}",
+  "GET /jobs/{id}/tasks",
+  "GET /jobs/{id}/analysis",
+  "GET /jobs/{id}/pcap",
+  "GET /jobs/{id}/tasks/{task}/pcap",
+  "DELETE /jobs/{id}",
 ];
 
 describe.each(combos)("http app on $name", ({ db, kv }) => {
@@ -55,10 +68,12 @@ describe.each(combos)("http app on $name", ({ db, kv }) => {
   /** The app with every route module mounted (the harness's own app has only the built-in ones). */
   let app: OpenAPIHono<AppEnv>;
   const timings: RequestTiming[] = [];
+  const clients = createAgentClients();
   beforeAll(async () => {
     h = await createHarness(db, kv);
     // The sensor and system modules read the tables of migration 001.
     await migrateCore(h.scratch.db);
+    await migrateJobs(h.scratch.db);
     for (const role of roles) await h.addUser(`${role}-user`, role);
     app = createApp({
       log: silentLogger(),
@@ -75,10 +90,24 @@ describe.each(combos)("http app on $name", ({ db, kv }) => {
           version: "0.0.0-test",
           startedAt: new Date(),
         }),
+        createJobRoutes({
+          db: h.scratch.db,
+          kv: h.kvScratch.kv,
+          audit: createAuditLog(h.scratch.db),
+          clients,
+          config: jobsConfigSchema.parse({}),
+          dataDir: tmpdir(),
+          log: silentLogger(),
+          wake: () => undefined,
+        }),
       ],
+      rules: { "own-job": ownJobRule(h.scratch.db) },
     });
   });
-  afterAll(() => h.close());
+  afterAll(async () => {
+    clients.close();
+    await h.close();
+  });
 
   /** Like `h.call`, on {@link app}. */
   const call = (
@@ -105,7 +134,9 @@ describe.each(combos)("http app on $name", ({ db, kv }) => {
       const pattern = toPattern(route.path);
       const entry =
         permissionTable.find((e) => e.method === route.method && e.path === pattern) ??
-        (pattern === "/api/v1/ping" ? { access: "analyst" as const } : undefined);
+        (pattern === "/api/v1/ping" || pattern === "/api/v1/jobs/{id}/tasks/{task}/pcap"
+          ? { access: "analyst" as const }
+          : undefined);
       expect(entry, `${route.method} ${pattern}`).toBeDefined();
       const path = pattern.replace(/\{[^}]+\}/g, "matrix-nobody");
       for (const who of ["none", ...roles] as const) {

@@ -4,22 +4,34 @@
  * HTTP app (REST API, realtime socket, metrics, dashboard files). `pcapfleet-collector run` and
  * the demo call {@link startCollector}; end-to-end tests start it in-process or as the real bin.
  */
+import { createHash } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
+import { hostname } from "node:os";
+import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { serve } from "@hono/node-server";
 import { serveStatic } from "@hono/node-server/serve-static";
 import { pcapfleetVersion } from "@pcapfleet/core";
 import { createGrpcServer, listen } from "@pcapfleet/proto";
 import type { Logger } from "pino";
+import { createAuditLog } from "../audit/audit-log.js";
 import { createAuthService, ensureAdmin } from "../auth/index.js";
 import type { CollectorConfig } from "../config.js";
 import { migrate, openDb } from "../db/index.js";
 import { createApp } from "../http/index.js";
 import { createIngestService } from "../ingest/index.js";
+import { createJobGrpcServices } from "../jobs/grpc/index.js";
+import {
+  createAgentClients,
+  createJobEngine,
+  createJobRoutes,
+  createResultRetention,
+  ownJobRule,
+} from "../jobs/index.js";
 import { openKv } from "../kv/index.js";
 import type { LogRing } from "../logs/log-ring.js";
-import { createMetrics, sensorsByStatusQuery } from "../metrics/metrics.js";
+import { createMetrics, jobsByStateQuery, sensorsByStatusQuery } from "../metrics/metrics.js";
 import { createPartitionManager, partitionedTablesFrom } from "../partitions/index.js";
 import { createRealtimeHub } from "../realtime/hub.js";
 import { createRealtimeRoute, createWebSocketServer } from "../realtime/ws-route.js";
@@ -41,6 +53,15 @@ export interface RunningCollector {
   readonly generatedAdminPassword: string | undefined;
   /** Stops HTTP, gRPC (open heartbeat streams end), background work, then Kv and the database. */
   stop(): Promise<void>;
+}
+
+/**
+ * This collector's name in job leases: the host and its data directory, so a restarted
+ * collector recognises (and resumes at once) the tasks it held when it went down.
+ */
+function collectorIdentity(dataDir: string): string {
+  const dir = createHash("sha256").update(resolve(dataDir)).digest("hex").slice(0, 12);
+  return `${hostname()}:${dir}`;
 }
 
 /** Starts the collector; undoes what started when a part fails. */
@@ -93,18 +114,56 @@ export async function startCollector(
     });
     sweeper.start();
     stops.push(() => sweeper.stop());
-    const grpc = createGrpcServer({ log: log.child({ part: "grpc" }), services: [ingest.binding] });
+    const audit = createAuditLog(db);
+    const clients = createAgentClients();
+    stops.push(async () => clients.close());
+    const engine = createJobEngine({
+      db,
+      kv,
+      log: log.child({ part: "jobs" }),
+      audit,
+      clients,
+      dataDir: config.dataDir,
+      config: config.jobs,
+      owner: collectorIdentity(config.dataDir),
+    });
+    await engine.start();
+    stops.push(() => engine.stop());
+    // JobService and AuthService for automation (the pcapfleet CLI).
+    const automation = createJobGrpcServices({
+      db,
+      kv,
+      auth,
+      audit,
+      config: config.jobs,
+      log: log.child({ part: "jobs" }),
+      wake: () => engine.wake(),
+    });
+    const grpc = createGrpcServer({
+      log: log.child({ part: "grpc" }),
+      services: [ingest.binding, ...automation],
+    });
     const grpcPort = await listen(grpc.server, config.grpcListen.text);
     stops.push(async () => {
       await grpc.shutdown(3_000);
       await ingest.drain();
     });
 
+    const retention = createResultRetention(
+      db,
+      config.dataDir,
+      config.jobs,
+      log.child({ part: "retention" }),
+    );
+    retention.start();
+    stops.push(() => retention.stop());
+
     const hub = await createRealtimeHub({ kv, log: log.child({ part: "realtime" }) });
     stops.push(() => hub.close());
     const metrics = createMetrics({
       db,
       sensorsByStatus: sensorsByStatusQuery,
+      jobsByState: jobsByStateQuery,
       realtimeClients: () => hub.size(),
       heartbeatsStored: () => ingest.stats().heartbeats,
     });
@@ -122,7 +181,20 @@ export async function startCollector(
       db,
       auth,
       version,
-      modules: createCollectorRoutes({ db, kv, logs, dataDir: config.dataDir, version, startedAt }),
+      modules: [
+        ...createCollectorRoutes({ db, kv, logs, dataDir: config.dataDir, version, startedAt }),
+        createJobRoutes({
+          db,
+          kv,
+          audit,
+          clients,
+          config: config.jobs,
+          dataDir: config.dataDir,
+          log: log.child({ part: "jobs" }),
+          wake: () => engine.wake(),
+        }),
+      ],
+      rules: { "own-job": ownJobRule(db) },
       onRequestTimed: (timing) =>
         metrics.observeHttp(timing.method, timing.route, timing.status, timing.durationMs / 1000),
       mount(root) {

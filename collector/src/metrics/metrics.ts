@@ -105,3 +105,13 @@ export const sensorsByStatusQuery: CountQuery = async (db) => {
   );
   return result.rows.map((row) => ({ label: row.status, count: row.n }));
 };
+
+/** Jobs per state, every state present (zero included) so alerts can watch e.g. `failed`. */
+export const jobsByStateQuery: CountQuery = async (db) => {
+  const result = await db.query<{ status: string; n: number }>(
+    `SELECT s.status, count(j.id)::int AS n
+     FROM unnest(ARRAY['queued', 'running', 'complete', 'partial', 'failed', 'cancelled']) AS s (status)
+     LEFT JOIN jobs j ON j.status = s.status GROUP BY s.status`,
+  );
+  return result.rows.map((row) => ({ label: row.status, count: row.n }));
+};

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pcapfleet/v1/jobs.proto.
  */
 export const file_pcapfleet_v1_jobs: GenFile = /*@__PURE__*/
-  fileDesc("ChdwY2FwZmxlZXQvdjEvam9icy5wcm90bxIMcGNhcGZsZWV0LnYxIssCCgdKb2JTcGVjEi4KCnN0YXJ0X3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZzcmNfaXAYAyABKAkSDgoGZHN0X2lwGAQgASgJEhAKCHNyY19wb3J0GAUgASgNEhAKCGRzdF9wb3J0GAYgASgNEhAKCHByb3RvY29sGAcgASgJEg4KBmZpbHRlchgIIAEoCRIPCgdzZW5zb3JzGAkgAygJEhEKCWxvY2F0aW9ucxgKIAMoCRITCgtkZXNjcmlwdGlvbhgLIAEoCRIRCgltYXhfYnl0ZXMYDCABKAQSMAoMc2NoZWR1bGVkX2F0GA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLIAgoEVGFzaxIKCgJpZBgBIAEoCRIOCgZzZW5zb3IYAiABKAkSKAoGc3RhdHVzGAMgASgOMhgucGNhcGZsZWV0LnYxLlRhc2tTdGF0dXMSJgoFZXJyb3IYBCABKA4yFy5wY2FwZmxlZXQudjEuVGFza0Vycm9yEhUKDWVycm9yX21lc3NhZ2UYBSABKAkSEAoIcHJvZ3Jlc3MYBiABKAESDwoHcGFja2V0cxgHIAEoBBINCgVieXRlcxgIIAEoBBIoCghjb3ZlcmFnZRgJIAEoDjIWLnBjYXBmbGVldC52MS5Db3ZlcmFnZRIuCgpzdGFydGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaW5pc2hlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi6wIKA0pvYhIKCgJpZBgBIAEoCRIjCgRzcGVjGAIgASgLMhUucGNhcGZsZWV0LnYxLkpvYlNwZWMSJwoGc3RhdHVzGAMgASgOMhcucGNhcGZsZWV0LnYxLkpvYlN0YXR1cxINCgVvd25lchgEIAEoCRIuCgpjcmVhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpzdGFydGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaW5pc2hlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASIQoFdGFza3MYCCADKAsyEi5wY2FwZmxlZXQudjEuVGFzaxIQCghwcm9ncmVzcxgJIAEoARIPCgdwYWNrZXRzGAogASgEEg0KBWJ5dGVzGAsgASgEEhUKDWVycm9yX21lc3NhZ2UYDCABKAkiNwoQU3VibWl0Sm9iUmVxdWVzdBIjCgRzcGVjGAEgASgLMhUucGNhcGZsZWV0LnYxLkpvYlNwZWMiMwoRU3VibWl0Sm9iUmVzcG9uc2USHgoDam9iGAEgASgLMhEucGNhcGZsZWV0LnYxLkpvYiIfCg1HZXRKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCSIwCg5HZXRKb2JSZXNwb25zZRIeCgNqb2IYASABKAsyES5wY2FwZmxlZXQudjEuSm9iIiEKD1dhdGNoSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiMgoQV2F0Y2hKb2JSZXNwb25zZRIeCgNqb2IYASABKAsyES5wY2FwZmxlZXQudjEuSm9iIjUKE0Rvd25sb2FkUGNhcFJlcXVlc3QSDgoGam9iX2lkGAEgASgJEg4KBm9mZnNldBgCIAEoBCJ0ChREb3dubG9hZFBjYXBSZXNwb25zZRIoCgVjaHVuaxgBIAEoCzIXLnBjYXBmbGVldC52MS5EYXRhQ2h1bmtIABIqCgRkb25lGAIgASgLMhoucGNhcGZsZWV0LnYxLkRvd25sb2FkRG9uZUgAQgYKBGtpbmQiLQoMRG93bmxvYWREb25lEg0KBWJ5dGVzGAEgASgEEg4KBnNoYTI1NhgCIAEoCSImChJMaXN0U2Vuc29yc1JlcXVlc3QSEAoIbG9jYXRpb24YASABKAkixQEKBlNlbnNvchIuCghpZGVudGl0eRgBIAEoCzIcLnBjYXBmbGVldC52MS5TZW5zb3JJZGVudGl0eRIoCgVzdGF0ZRgCIAEoDjIZLnBjYXBmbGVldC52MS5TZW5zb3JTdGF0ZRI1ChFsYXN0X2hlYXJ0YmVhdF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKgoGc3RhdHVzGAQgASgLMhoucGNhcGZsZWV0LnYxLlNlbnNvclN0YXR1cyI8ChNMaXN0U2Vuc29yc1Jlc3BvbnNlEiUKB3NlbnNvcnMYASADKAsyFC5wY2FwZmxlZXQudjEuU2Vuc29yKrgBCglKb2JTdGF0dXMSGgoWSk9CX1NUQVRVU19VTlNQRUNJRklFRBAAEhUKEUpPQl9TVEFUVVNfUVVFVUVEEAESFgoSSk9CX1NUQVRVU19SVU5OSU5HEAISFwoTSk9CX1NUQVRVU19DT01QTEVURRADEhYKEkpPQl9TVEFUVVNfUEFSVElBTBAEEhUKEUpPQl9TVEFUVVNfRkFJTEVEEAUSGAoUSk9CX1NUQVRVU19DQU5DRUxMRUQQBirBAQoKVGFza1N0YXR1cxIbChdUQVNLX1NUQVRVU19VTlNQRUNJRklFRBAAEhcKE1RBU0tfU1RBVFVTX1BFTkRJTkcQARIXChNUQVNLX1NUQVRVU19SVU5OSU5HEAISGAoUVEFTS19TVEFUVVNfQ09NUExFVEUQAxIXChNUQVNLX1NUQVRVU19OT19EQVRBEAQSFgoSVEFTS19TVEFUVVNfRkFJTEVEEAUSGQoVVEFTS19TVEFUVVNfQ0FOQ0VMTEVEEAYq8QEKCVRhc2tFcnJvchIaChZUQVNLX0VSUk9SX1VOU1BFQ0lGSUVEEAASHwobVEFTS19FUlJPUl9OT19EQVRBX0lOX1JBTkdFEAESHQoZVEFTS19FUlJPUl9TRU5TT1JfT0ZGTElORRACEh0KGVRBU0tfRVJST1JfRklMVEVSX0lOVkFMSUQQAxIaChZUQVNLX0VSUk9SX1NJWkVfQ0FQUEVEEAQSFgoSVEFTS19FUlJPUl9USU1FT1VUEAUSGQoVVEFTS19FUlJPUl9TVE9SQUdFX0lPEAYSGgoWVEFTS19FUlJPUl9BR0VOVF9FUlJPUhAHKnkKC1NlbnNvclN0YXRlEhwKGFNFTlNPUl9TVEFURV9VTlNQRUNJRklFRBAAEhcKE1NFTlNPUl9TVEFURV9PTkxJTkUQARIZChVTRU5TT1JfU1RBVEVfREVHUkFERUQQAhIYChRTRU5TT1JfU1RBVEVfT0ZGTElORRADMpkDCgpKb2JTZXJ2aWNlEkwKCVN1Ym1pdEpvYhIeLnBjYXBmbGVldC52MS5TdWJtaXRKb2JSZXF1ZXN0Gh8ucGNhcGZsZWV0LnYxLlN1Ym1pdEpvYlJlc3BvbnNlEkMKBkdldEpvYhIbLnBjYXBmbGVldC52MS5HZXRKb2JSZXF1ZXN0GhwucGNhcGZsZWV0LnYxLkdldEpvYlJlc3BvbnNlEksKCFdhdGNoSm9iEh0ucGNhcGZsZWV0LnYxLldhdGNoSm9iUmVxdWVzdBoeLnBjYXBmbGVldC52MS5XYXRjaEpvYlJlc3BvbnNlMAESVwoMRG93bmxvYWRQY2FwEiEucGNhcGZsZWV0LnYxLkRvd25sb2FkUGNhcFJlcXVlc3QaIi5wY2FwZmxlZXQudjEuRG93bmxvYWRQY2FwUmVzcG9uc2UwARJSCgtMaXN0U2Vuc29ycxIgLnBjYXBmbGVldC52MS5MaXN0U2Vuc29yc1JlcXVlc3QaIS5wY2FwZmxlZXQudjEuTGlzdFNlbnNvcnNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_pcapfleet_v1_common, file_pcapfleet_v1_sensor]);
+  fileDesc("ChdwY2FwZmxlZXQvdjEvam9icy5wcm90bxIMcGNhcGZsZWV0LnYxIssCCgdKb2JTcGVjEi4KCnN0YXJ0X3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZzcmNfaXAYAyABKAkSDgoGZHN0X2lwGAQgASgJEhAKCHNyY19wb3J0GAUgASgNEhAKCGRzdF9wb3J0GAYgASgNEhAKCHByb3RvY29sGAcgASgJEg4KBmZpbHRlchgIIAEoCRIPCgdzZW5zb3JzGAkgAygJEhEKCWxvY2F0aW9ucxgKIAMoCRITCgtkZXNjcmlwdGlvbhgLIAEoCRIRCgltYXhfYnl0ZXMYDCABKAQSMAoMc2NoZWR1bGVkX2F0GA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLtAgoEVGFzaxIKCgJpZBgBIAEoCRIOCgZzZW5zb3IYAiABKAkSKAoGc3RhdHVzGAMgASgOMhgucGNhcGZsZWV0LnYxLlRhc2tTdGF0dXMSJgoFZXJyb3IYBCABKA4yFy5wY2FwZmxlZXQudjEuVGFza0Vycm9yEhUKDWVycm9yX21lc3NhZ2UYBSABKAkSEAoIcHJvZ3Jlc3MYBiABKAESDwoHcGFja2V0cxgHIAEoBBINCgVieXRlcxgIIAEoBBIoCghjb3ZlcmFnZRgJIAEoDjIWLnBjYXBmbGVldC52MS5Db3ZlcmFnZRIuCgpzdGFydGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaW5pc2hlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIYXR0ZW1wdHMYDCABKA0SEQoJdHJ1bmNhdGVkGA0gASgIIt8DCgNKb2ISCgoCaWQYASABKAkSIwoEc3BlYxgCIAEoCzIVLnBjYXBmbGVldC52MS5Kb2JTcGVjEicKBnN0YXR1cxgDIAEoDjIXLnBjYXBmbGVldC52MS5Kb2JTdGF0dXMSDQoFb3duZXIYBCABKAkSLgoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKc3RhcnRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiEKBXRhc2tzGAggAygLMhIucGNhcGZsZWV0LnYxLlRhc2sSEAoIcHJvZ3Jlc3MYCSABKAESDwoHcGFja2V0cxgKIAEoBBINCgVieXRlcxgLIAEoBBIVCg1lcnJvcl9tZXNzYWdlGAwgASgJEhgKEGVmZmVjdGl2ZV9maWx0ZXIYDSABKAkSDgoGc2hhMjU2GA4gASgJEhEKCXRydW5jYXRlZBgPIAEoCBI1ChFyZXN1bHRfZXhwaXJlZF9hdBgQIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiNwoQU3VibWl0Sm9iUmVxdWVzdBIjCgRzcGVjGAEgASgLMhUucGNhcGZsZWV0LnYxLkpvYlNwZWMiMwoRU3VibWl0Sm9iUmVzcG9uc2USHgoDam9iGAEgASgLMhEucGNhcGZsZWV0LnYxLkpvYiIfCg1HZXRKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCSIwCg5HZXRKb2JSZXNwb25zZRIeCgNqb2IYASABKAsyES5wY2FwZmxlZXQudjEuSm9iImgKD0xpc3RKb2JzUmVxdWVzdBInCgZzdGF0dXMYASABKA4yFy5wY2FwZmxlZXQudjEuSm9iU3RhdHVzEg0KBW93bmVyGAIgASgJEg0KBWxpbWl0GAMgASgNEg4KBmJlZm9yZRgEIAEoCSJIChBMaXN0Sm9ic1Jlc3BvbnNlEh8KBGpvYnMYASADKAsyES5wY2FwZmxlZXQudjEuSm9iEhMKC25leHRfYmVmb3JlGAIgASgJIiIKEENhbmNlbEpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJIjMKEUNhbmNlbEpvYlJlc3BvbnNlEh4KA2pvYhgBIAEoCzIRLnBjYXBmbGVldC52MS5Kb2IiIQoPV2F0Y2hKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCSIyChBXYXRjaEpvYlJlc3BvbnNlEh4KA2pvYhgBIAEoCzIRLnBjYXBmbGVldC52MS5Kb2IiNQoTRG93bmxvYWRQY2FwUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSDgoGb2Zmc2V0GAIgASgEInQKFERvd25sb2FkUGNhcFJlc3BvbnNlEigKBWNodW5rGAEgASgLMhcucGNhcGZsZWV0LnYxLkRhdGFDaHVua0gAEioKBGRvbmUYAiABKAsyGi5wY2FwZmxlZXQudjEuRG93bmxvYWREb25lSABCBgoEa2luZCItCgxEb3dubG9hZERvbmUSDQoFYnl0ZXMYASABKAQSDgoGc2hhMjU2GAIgASgJIkQKEkxpc3RTZW5zb3JzUmVxdWVzdBIQCghsb2NhdGlvbhgBIAEoCRINCgVsaW1pdBgCIAEoDRINCgVhZnRlchgDIAEoCSLFAQoGU2Vuc29yEi4KCGlkZW50aXR5GAEgASgLMhwucGNhcGZsZWV0LnYxLlNlbnNvcklkZW50aXR5EigKBXN0YXRlGAIgASgOMhkucGNhcGZsZWV0LnYxLlNlbnNvclN0YXRlEjUKEWxhc3RfaGVhcnRiZWF0X2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgZzdGF0dXMYBCABKAsyGi5wY2FwZmxlZXQudjEuU2Vuc29yU3RhdHVzIlAKE0xpc3RTZW5zb3JzUmVzcG9uc2USJQoHc2Vuc29ycxgBIAMoCzIULnBjYXBmbGVldC52MS5TZW5zb3ISEgoKbmV4dF9hZnRlchgCIAEoCSIyCgxMb2dpblJlcXVlc3QSEAoIdXNlcm5hbWUYASABKAkSEAoIcGFzc3dvcmQYAiABKAkicAoNU2Vzc2lvblRva2VucxIUCgxhY2Nlc3NfdG9rZW4YASABKAkSFQoNcmVmcmVzaF90b2tlbhgCIAEoCRISCgpleHBpcmVzX2luGAMgASgNEhAKCHVzZXJuYW1lGAQgASgJEgwKBHJvbGUYBSABKAkiPAoNTG9naW5SZXNwb25zZRIrCgZ0b2tlbnMYASABKAsyGy5wY2FwZmxlZXQudjEuU2Vzc2lvblRva2VucyInCg5SZWZyZXNoUmVxdWVzdBIVCg1yZWZyZXNoX3Rva2VuGAEgASgJIj4KD1JlZnJlc2hSZXNwb25zZRIrCgZ0b2tlbnMYASABKAsyGy5wY2FwZmxlZXQudjEuU2Vzc2lvblRva2Vucyq4AQoJSm9iU3RhdHVzEhoKFkpPQl9TVEFUVVNfVU5TUEVDSUZJRUQQABIVChFKT0JfU1RBVFVTX1FVRVVFRBABEhYKEkpPQl9TVEFUVVNfUlVOTklORxACEhcKE0pPQl9TVEFUVVNfQ09NUExFVEUQAxIWChJKT0JfU1RBVFVTX1BBUlRJQUwQBBIVChFKT0JfU1RBVFVTX0ZBSUxFRBAFEhgKFEpPQl9TVEFUVVNfQ0FOQ0VMTEVEEAYqwQEKClRhc2tTdGF0dXMSGwoXVEFTS19TVEFUVVNfVU5TUEVDSUZJRUQQABIXChNUQVNLX1NUQVRVU19QRU5ESU5HEAESFwoTVEFTS19TVEFUVVNfUlVOTklORxACEhgKFFRBU0tfU1RBVFVTX0NPTVBMRVRFEAMSFwoTVEFTS19TVEFUVVNfTk9fREFUQRAEEhYKElRBU0tfU1RBVFVTX0ZBSUxFRBAFEhkKFVRBU0tfU1RBVFVTX0NBTkNFTExFRBAGKvEBCglUYXNrRXJyb3ISGgoWVEFTS19FUlJPUl9VTlNQRUNJRklFRBAAEh8KG1RBU0tfRVJST1JfTk9fREFUQV9JTl9SQU5HRRABEh0KGVRBU0tfRVJST1JfU0VOU09SX09GRkxJTkUQAhIdChlUQVNLX0VSUk9SX0ZJTFRFUl9JTlZBTElEEAMSGgoWVEFTS19FUlJPUl9TSVpFX0NBUFBFRBAEEhYKElRBU0tfRVJST1JfVElNRU9VVBAFEhkKFVRBU0tfRVJST1JfU1RPUkFHRV9JTxAGEhoKFlRBU0tfRVJST1JfQUdFTlRfRVJST1IQByp5CgtTZW5zb3JTdGF0ZRIcChhTRU5TT1JfU1RBVEVfVU5TUEVDSUZJRUQQABIXChNTRU5TT1JfU1RBVEVfT05MSU5FEAESGQoVU0VOU09SX1NUQVRFX0RFR1JBREVEEAISGAoUU0VOU09SX1NUQVRFX09GRkxJTkUQAzKyBAoKSm9iU2VydmljZRJMCglTdWJtaXRKb2ISHi5wY2FwZmxlZXQudjEuU3VibWl0Sm9iUmVxdWVzdBofLnBjYXBmbGVldC52MS5TdWJtaXRKb2JSZXNwb25zZRJDCgZHZXRKb2ISGy5wY2FwZmxlZXQudjEuR2V0Sm9iUmVxdWVzdBocLnBjYXBmbGVldC52MS5HZXRKb2JSZXNwb25zZRJJCghMaXN0Sm9icxIdLnBjYXBmbGVldC52MS5MaXN0Sm9ic1JlcXVlc3QaHi5wY2FwZmxlZXQudjEuTGlzdEpvYnNSZXNwb25zZRJMCglDYW5jZWxKb2ISHi5wY2FwZmxlZXQudjEuQ2FuY2VsSm9iUmVxdWVzdBofLnBjYXBmbGVldC52MS5DYW5jZWxKb2JSZXNwb25zZRJLCghXYXRjaEpvYhIdLnBjYXBmbGVldC52MS5XYXRjaEpvYlJlcXVlc3QaHi5wY2FwZmxlZXQudjEuV2F0Y2hKb2JSZXNwb25zZTABElcKDERvd25sb2FkUGNhcBIhLnBjYXBmbGVldC52MS5Eb3dubG9hZFBjYXBSZXF1ZXN0GiIucGNhcGZsZWV0LnYxLkRvd25sb2FkUGNhcFJlc3BvbnNlMAESUgoLTGlzdFNlbnNvcnMSIC5wY2FwZmxlZXQudjEuTGlzdFNlbnNvcnNSZXF1ZXN0GiEucGNhcGZsZWV0LnYxLkxpc3RTZW5zb3JzUmVzcG9uc2UylwEKC0F1dGhTZXJ2aWNlEkAKBUxvZ2luEhoucGNhcGZsZWV0LnYxLkxvZ2luUmVxdWVzdBobLnBjYXBmbGVldC52MS5Mb2dpblJlc3BvbnNlEkYKB1JlZnJlc2gSHC5wY2FwZmxlZXQudjEuUmVmcmVzaFJlcXVlc3QaHS5wY2FwZmxlZXQudjEuUmVmcmVzaFJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_pcapfleet_v1_common, file_pcapfleet_v1_sensor]);
 
 /**
  * What to capture, from where: the HTTP job body.
@@ -179,6 +179,20 @@ export type Task = Message<"pcapfleet.v1.Task"> & {
    * @generated from field: google.protobuf.Timestamp finished_at = 11;
    */
   finishedAt?: Timestamp | undefined;
+
+  /**
+   * Attempts so far (transient failures are retried).
+   *
+   * @generated from field: uint32 attempts = 12;
+   */
+  attempts: number;
+
+  /**
+   * The sensor's part hit the size cap.
+   *
+   * @generated from field: bool truncated = 13;
+   */
+  truncated: boolean;
 };
 
 /**
@@ -261,6 +275,34 @@ export type Job = Message<"pcapfleet.v1.Job"> & {
    * @generated from field: string error_message = 12;
    */
   errorMessage: string;
+
+  /**
+   * The one tcpdump expression the conversation fields, protocol and filter became.
+   *
+   * @generated from field: string effective_filter = 13;
+   */
+  effectiveFilter: string;
+
+  /**
+   * Lowercase hex SHA-256 of the merged result; empty until there is one.
+   *
+   * @generated from field: string sha256 = 14;
+   */
+  sha256: string;
+
+  /**
+   * max_bytes cut the merged result short.
+   *
+   * @generated from field: bool truncated = 15;
+   */
+  truncated: boolean;
+
+  /**
+   * When retention deleted the result file (its metadata stays); unset while downloadable.
+   *
+   * @generated from field: google.protobuf.Timestamp result_expired_at = 16;
+   */
+  resultExpiredAt?: Timestamp | undefined;
 };
 
 /**
@@ -347,6 +389,112 @@ export const GetJobResponseSchema: GenMessage<GetJobResponse> = /*@__PURE__*/
   messageDesc(file_pcapfleet_v1_jobs, 6);
 
 /**
+ * Request of ListJobs.
+ *
+ * @generated from message pcapfleet.v1.ListJobsRequest
+ */
+export type ListJobsRequest = Message<"pcapfleet.v1.ListJobsRequest"> & {
+  /**
+   * Only jobs in this state; unspecified lists all.
+   *
+   * @generated from field: pcapfleet.v1.JobStatus status = 1;
+   */
+  status: JobStatus;
+
+  /**
+   * Only jobs of this user; empty lists everyone's.
+   *
+   * @generated from field: string owner = 2;
+   */
+  owner: string;
+
+  /**
+   * Most jobs to return, 1 to 500; 0 means 50.
+   *
+   * @generated from field: uint32 limit = 3;
+   */
+  limit: number;
+
+  /**
+   * Jobs created before this one (the previous page's next_before).
+   *
+   * @generated from field: string before = 4;
+   */
+  before: string;
+};
+
+/**
+ * Describes the message pcapfleet.v1.ListJobsRequest.
+ * Use `create(ListJobsRequestSchema)` to create a new message.
+ */
+export const ListJobsRequestSchema: GenMessage<ListJobsRequest> = /*@__PURE__*/
+  messageDesc(file_pcapfleet_v1_jobs, 7);
+
+/**
+ * Answer to ListJobs.
+ *
+ * @generated from message pcapfleet.v1.ListJobsResponse
+ */
+export type ListJobsResponse = Message<"pcapfleet.v1.ListJobsResponse"> & {
+  /**
+   * @generated from field: repeated pcapfleet.v1.Job jobs = 1;
+   */
+  jobs: Job[];
+
+  /**
+   * Pass as before for the next page; empty on the last page.
+   *
+   * @generated from field: string next_before = 2;
+   */
+  nextBefore: string;
+};
+
+/**
+ * Describes the message pcapfleet.v1.ListJobsResponse.
+ * Use `create(ListJobsResponseSchema)` to create a new message.
+ */
+export const ListJobsResponseSchema: GenMessage<ListJobsResponse> = /*@__PURE__*/
+  messageDesc(file_pcapfleet_v1_jobs, 8);
+
+/**
+ * Request of CancelJob.
+ *
+ * @generated from message pcapfleet.v1.CancelJobRequest
+ */
+export type CancelJobRequest = Message<"pcapfleet.v1.CancelJobRequest"> & {
+  /**
+   * @generated from field: string job_id = 1;
+   */
+  jobId: string;
+};
+
+/**
+ * Describes the message pcapfleet.v1.CancelJobRequest.
+ * Use `create(CancelJobRequestSchema)` to create a new message.
+ */
+export const CancelJobRequestSchema: GenMessage<CancelJobRequest> = /*@__PURE__*/
+  messageDesc(file_pcapfleet_v1_jobs, 9);
+
+/**
+ * Answer to CancelJob: the job, cancelled.
+ *
+ * @generated from message pcapfleet.v1.CancelJobResponse
+ */
+export type CancelJobResponse = Message<"pcapfleet.v1.CancelJobResponse"> & {
+  /**
+   * @generated from field: pcapfleet.v1.Job job = 1;
+   */
+  job?: Job | undefined;
+};
+
+/**
+ * Describes the message pcapfleet.v1.CancelJobResponse.
+ * Use `create(CancelJobResponseSchema)` to create a new message.
+ */
+export const CancelJobResponseSchema: GenMessage<CancelJobResponse> = /*@__PURE__*/
+  messageDesc(file_pcapfleet_v1_jobs, 10);
+
+/**
  * Request of WatchJob.
  *
  * @generated from message pcapfleet.v1.WatchJobRequest
@@ -363,7 +511,7 @@ export type WatchJobRequest = Message<"pcapfleet.v1.WatchJobRequest"> & {
  * Use `create(WatchJobRequestSchema)` to create a new message.
  */
 export const WatchJobRequestSchema: GenMessage<WatchJobRequest> = /*@__PURE__*/
-  messageDesc(file_pcapfleet_v1_jobs, 7);
+  messageDesc(file_pcapfleet_v1_jobs, 11);
 
 /**
  * One update of WatchJob: the whole job, so a client that missed updates loses nothing.
@@ -382,7 +530,7 @@ export type WatchJobResponse = Message<"pcapfleet.v1.WatchJobResponse"> & {
  * Use `create(WatchJobResponseSchema)` to create a new message.
  */
 export const WatchJobResponseSchema: GenMessage<WatchJobResponse> = /*@__PURE__*/
-  messageDesc(file_pcapfleet_v1_jobs, 8);
+  messageDesc(file_pcapfleet_v1_jobs, 12);
 
 /**
  * Request of DownloadPcap.
@@ -408,7 +556,7 @@ export type DownloadPcapRequest = Message<"pcapfleet.v1.DownloadPcapRequest"> & 
  * Use `create(DownloadPcapRequestSchema)` to create a new message.
  */
 export const DownloadPcapRequestSchema: GenMessage<DownloadPcapRequest> = /*@__PURE__*/
-  messageDesc(file_pcapfleet_v1_jobs, 9);
+  messageDesc(file_pcapfleet_v1_jobs, 13);
 
 /**
  * One message of the DownloadPcap stream: chunks, then exactly one done.
@@ -439,7 +587,7 @@ export type DownloadPcapResponse = Message<"pcapfleet.v1.DownloadPcapResponse"> 
  * Use `create(DownloadPcapResponseSchema)` to create a new message.
  */
 export const DownloadPcapResponseSchema: GenMessage<DownloadPcapResponse> = /*@__PURE__*/
-  messageDesc(file_pcapfleet_v1_jobs, 10);
+  messageDesc(file_pcapfleet_v1_jobs, 14);
 
 /**
  * The last message of a DownloadPcap stream.
@@ -467,7 +615,7 @@ export type DownloadDone = Message<"pcapfleet.v1.DownloadDone"> & {
  * Use `create(DownloadDoneSchema)` to create a new message.
  */
 export const DownloadDoneSchema: GenMessage<DownloadDone> = /*@__PURE__*/
-  messageDesc(file_pcapfleet_v1_jobs, 11);
+  messageDesc(file_pcapfleet_v1_jobs, 15);
 
 /**
  * Request of ListSensors.
@@ -481,6 +629,20 @@ export type ListSensorsRequest = Message<"pcapfleet.v1.ListSensorsRequest"> & {
    * @generated from field: string location = 1;
    */
   location: string;
+
+  /**
+   * Most sensors to return, 1 to 1000; 0 means 200.
+   *
+   * @generated from field: uint32 limit = 2;
+   */
+  limit: number;
+
+  /**
+   * Sensors named after this one (the previous page's next_after).
+   *
+   * @generated from field: string after = 3;
+   */
+  after: string;
 };
 
 /**
@@ -488,7 +650,7 @@ export type ListSensorsRequest = Message<"pcapfleet.v1.ListSensorsRequest"> & {
  * Use `create(ListSensorsRequestSchema)` to create a new message.
  */
 export const ListSensorsRequestSchema: GenMessage<ListSensorsRequest> = /*@__PURE__*/
-  messageDesc(file_pcapfleet_v1_jobs, 12);
+  messageDesc(file_pcapfleet_v1_jobs, 16);
 
 /**
  * A sensor as the collector knows it.
@@ -524,7 +686,7 @@ export type Sensor = Message<"pcapfleet.v1.Sensor"> & {
  * Use `create(SensorSchema)` to create a new message.
  */
 export const SensorSchema: GenMessage<Sensor> = /*@__PURE__*/
-  messageDesc(file_pcapfleet_v1_jobs, 13);
+  messageDesc(file_pcapfleet_v1_jobs, 17);
 
 /**
  * Answer to ListSensors.
@@ -533,9 +695,18 @@ export const SensorSchema: GenMessage<Sensor> = /*@__PURE__*/
  */
 export type ListSensorsResponse = Message<"pcapfleet.v1.ListSensorsResponse"> & {
   /**
+   * By name.
+   *
    * @generated from field: repeated pcapfleet.v1.Sensor sensors = 1;
    */
   sensors: Sensor[];
+
+  /**
+   * Pass as after for the next page; empty on the last page.
+   *
+   * @generated from field: string next_after = 2;
+   */
+  nextAfter: string;
 };
 
 /**
@@ -543,7 +714,135 @@ export type ListSensorsResponse = Message<"pcapfleet.v1.ListSensorsResponse"> & 
  * Use `create(ListSensorsResponseSchema)` to create a new message.
  */
 export const ListSensorsResponseSchema: GenMessage<ListSensorsResponse> = /*@__PURE__*/
-  messageDesc(file_pcapfleet_v1_jobs, 14);
+  messageDesc(file_pcapfleet_v1_jobs, 18);
+
+/**
+ * Request of Login.
+ *
+ * @generated from message pcapfleet.v1.LoginRequest
+ */
+export type LoginRequest = Message<"pcapfleet.v1.LoginRequest"> & {
+  /**
+   * @generated from field: string username = 1;
+   */
+  username: string;
+
+  /**
+   * @generated from field: string password = 2;
+   */
+  password: string;
+};
+
+/**
+ * Describes the message pcapfleet.v1.LoginRequest.
+ * Use `create(LoginRequestSchema)` to create a new message.
+ */
+export const LoginRequestSchema: GenMessage<LoginRequest> = /*@__PURE__*/
+  messageDesc(file_pcapfleet_v1_jobs, 19);
+
+/**
+ * Tokens of a session, as Login and Refresh answer them.
+ *
+ * @generated from message pcapfleet.v1.SessionTokens
+ */
+export type SessionTokens = Message<"pcapfleet.v1.SessionTokens"> & {
+  /**
+   * Send as `authorization: Bearer <access_token>`.
+   *
+   * @generated from field: string access_token = 1;
+   */
+  accessToken: string;
+
+  /**
+   * Pass to Refresh for new tokens once the access token expires.
+   *
+   * @generated from field: string refresh_token = 2;
+   */
+  refreshToken: string;
+
+  /**
+   * Seconds until the access token expires.
+   *
+   * @generated from field: uint32 expires_in = 3;
+   */
+  expiresIn: number;
+
+  /**
+   * @generated from field: string username = 4;
+   */
+  username: string;
+
+  /**
+   * viewer, analyst or admin.
+   *
+   * @generated from field: string role = 5;
+   */
+  role: string;
+};
+
+/**
+ * Describes the message pcapfleet.v1.SessionTokens.
+ * Use `create(SessionTokensSchema)` to create a new message.
+ */
+export const SessionTokensSchema: GenMessage<SessionTokens> = /*@__PURE__*/
+  messageDesc(file_pcapfleet_v1_jobs, 20);
+
+/**
+ * Answer to Login.
+ *
+ * @generated from message pcapfleet.v1.LoginResponse
+ */
+export type LoginResponse = Message<"pcapfleet.v1.LoginResponse"> & {
+  /**
+   * @generated from field: pcapfleet.v1.SessionTokens tokens = 1;
+   */
+  tokens?: SessionTokens | undefined;
+};
+
+/**
+ * Describes the message pcapfleet.v1.LoginResponse.
+ * Use `create(LoginResponseSchema)` to create a new message.
+ */
+export const LoginResponseSchema: GenMessage<LoginResponse> = /*@__PURE__*/
+  messageDesc(file_pcapfleet_v1_jobs, 21);
+
+/**
+ * Request of Refresh.
+ *
+ * @generated from message pcapfleet.v1.RefreshRequest
+ */
+export type RefreshRequest = Message<"pcapfleet.v1.RefreshRequest"> & {
+  /**
+   * @generated from field: string refresh_token = 1;
+   */
+  refreshToken: string;
+};
+
+/**
+ * Describes the message pcapfleet.v1.RefreshRequest.
+ * Use `create(RefreshRequestSchema)` to create a new message.
+ */
+export const RefreshRequestSchema: GenMessage<RefreshRequest> = /*@__PURE__*/
+  messageDesc(file_pcapfleet_v1_jobs, 22);
+
+/**
+ * Answer to Refresh.
+ *
+ * @generated from message pcapfleet.v1.RefreshResponse
+ */
+export type RefreshResponse = Message<"pcapfleet.v1.RefreshResponse"> & {
+  /**
+   * @generated from field: pcapfleet.v1.SessionTokens tokens = 1;
+   */
+  tokens?: SessionTokens | undefined;
+};
+
+/**
+ * Describes the message pcapfleet.v1.RefreshResponse.
+ * Use `create(RefreshResponseSchema)` to create a new message.
+ */
+export const RefreshResponseSchema: GenMessage<RefreshResponse> = /*@__PURE__*/
+  messageDesc(file_pcapfleet_v1_jobs, 23);
 
 /**
  * Lifecycle of a job.
@@ -740,7 +1039,10 @@ export const SensorStateSchema: GenEnum<SensorState> = /*@__PURE__*/
 /**
  * Served by the collector for automation (grpcurl, the pcapfleet CLI): the gRPC face of
  * the /api/v1/jobs and /api/v1/sensors endpoints. Times here are Timestamps so that JSON
- * requests take RFC 3339, as the HTTP job body does.
+ * requests take RFC 3339, as the HTTP job body does. Every call carries the metadata
+ * `authorization: Bearer <access token>` (from AuthService.Login) and needs the role the
+ * HTTP endpoint needs: viewer to read, analyst to submit, download and cancel (own jobs;
+ * admins any).
  *
  * @generated from service pcapfleet.v1.JobService
  */
@@ -762,6 +1064,26 @@ export const JobService: GenService<{
     methodKind: "unary";
     input: typeof GetJobRequestSchema;
     output: typeof GetJobResponseSchema;
+  },
+  /**
+   * Jobs, newest first, without their tasks.
+   *
+   * @generated from rpc pcapfleet.v1.JobService.ListJobs
+   */
+  listJobs: {
+    methodKind: "unary";
+    input: typeof ListJobsRequestSchema;
+    output: typeof ListJobsResponseSchema;
+  },
+  /**
+   * Cancels a job that has not finished; running sensors stop reading.
+   *
+   * @generated from rpc pcapfleet.v1.JobService.CancelJob
+   */
+  cancelJob: {
+    methodKind: "unary";
+    input: typeof CancelJobRequestSchema;
+    output: typeof CancelJobResponseSchema;
   },
   /**
    * The job now, then again on every change; the stream ends after a terminal status.
@@ -793,4 +1115,34 @@ export const JobService: GenService<{
   },
 }> = /*@__PURE__*/
   serviceDesc(file_pcapfleet_v1_jobs, 0);
+
+/**
+ * Served by the collector beside JobService, so automation can log in over gRPC alone: the
+ * gRPC face of POST /api/v1/login and /refresh, with the same rate limits.
+ *
+ * @generated from service pcapfleet.v1.AuthService
+ */
+export const AuthService: GenService<{
+  /**
+   * Checks a username and password; answers an access and a refresh token.
+   *
+   * @generated from rpc pcapfleet.v1.AuthService.Login
+   */
+  login: {
+    methodKind: "unary";
+    input: typeof LoginRequestSchema;
+    output: typeof LoginResponseSchema;
+  },
+  /**
+   * Exchanges a refresh token (each works once) for new tokens.
+   *
+   * @generated from rpc pcapfleet.v1.AuthService.Refresh
+   */
+  refresh: {
+    methodKind: "unary";
+    input: typeof RefreshRequestSchema;
+    output: typeof RefreshResponseSchema;
+  },
+}> = /*@__PURE__*/
+  serviceDesc(file_pcapfleet_v1_jobs, 1);
 
