@@ -1,8 +1,8 @@
 /**
  * The agent's CaptureService: GetStatus (the status snapshot heartbeats carry), Estimate (from
  * the indexes only) and Slice (a streamed pcap with resume, caps, backpressure and
- * cancellation). Built from its dependencies, so the daemon wires the live catalogue and tests
- * a catalogue of a store they generate.
+ * cancellation, sliced in worker threads). Built from its dependencies, so the daemon wires the
+ * live catalogue and tests a catalogue of a store they generate.
  */
 import type { Logger } from "@pcapfleet/core";
 import type { CaptureFile } from "@pcapfleet/pcap";
@@ -10,6 +10,7 @@ import type { CaptureService, SensorStatus, ServiceImpl } from "@pcapfleet/proto
 import type { BusyTasks } from "../tasks/busy-tasks.js";
 import { estimateSlice } from "./estimate.js";
 import { serveSlice } from "./slice-call.js";
+import { createSliceWorkers, type SliceWorkers } from "./slice-workers.js";
 import { windowOf } from "./window.js";
 
 /**
@@ -40,6 +41,11 @@ export interface CaptureServiceDeps {
   readonly log: Logger;
   /** Slice chunk size in bytes, 64–256 KiB; default {@link DEFAULT_CHUNK_BYTES}. */
   readonly chunkBytes?: number;
+  /**
+   * The worker threads slices run in. Default: a pool of the compiled worker beside this module,
+   * whose idle threads do not keep the process alive (tests running the sources pass one).
+   */
+  readonly sliceWorkers?: SliceWorkers;
 }
 
 /**
@@ -51,7 +57,7 @@ export function createCaptureService(deps: CaptureServiceDeps): ServiceImpl<type
   if (!Number.isInteger(chunkBytes) || chunkBytes < MIN_CHUNK_BYTES || chunkBytes > MAX_CHUNK_BYTES) {
     throw new RangeError(`chunkBytes must be ${MIN_CHUNK_BYTES}–${MAX_CHUNK_BYTES}, not ${chunkBytes}`);
   }
-  const sliceDeps = { ...deps, chunkBytes };
+  const sliceDeps = { ...deps, chunkBytes, workers: deps.sliceWorkers ?? createSliceWorkers() };
   return {
     async getStatus() {
       return { status: await deps.status() };

@@ -1,13 +1,16 @@
 /**
- * The bridge between a slice writing its output and a gRPC stream sending it: a ByteSink that
- * hashes every byte of the output, skips the first `skip` bytes (a resumed call), cuts the rest
- * into chunks of exactly `chunkBytes` (the last may be shorter) and queues them for the stream.
- * The slice is told to wait (`full`) once a chunk is queued beyond what the stream has taken,
- * so the output never runs more than about one write (1 MiB) plus a chunk ahead of gRPC.
+ * The main thread's end of a slice: the output arrives from the slice worker in large buffers
+ * (1 MiB, transferred), and the gRPC stream wants chunks of exactly `chunkBytes` (the last may be
+ * shorter) at known offsets. The queue skips the first `skip` bytes (a resumed call), cuts the
+ * rest into chunks and hands them to the stream in order. Whole chunks are views of the
+ * transferred buffers (no copy); only a chunk that spans two buffers is assembled.
+ *
+ * It holds no backpressure of its own: the worker sends a buffer only with a credit, and the
+ * caller returns one once the stream has taken the buffer's bytes ({@link ChunkQueue.queued}
+ * says how many bytes wait), so the queue never holds more than the credits' worth plus a chunk.
+ * The SHA-256 of the output is the worker's (transfer-sink.ts), next to the slice.
  */
-import { createHash, type Hash } from "node:crypto";
 import { AppError, ErrorCode } from "@pcapfleet/core";
-import type { ByteSink } from "@pcapfleet/pcap";
 
 /** One chunk of the output, positioned in the whole output. */
 export interface OutputChunk {
@@ -17,13 +20,10 @@ export interface OutputChunk {
 }
 
 /** See the module comment. */
-export class ChunkQueue implements ByteSink {
-  /** For errors. */
-  readonly name = "<grpc stream>";
+export class ChunkQueue {
   /** Bytes of the whole output so far, skipped ones included. */
   total = 0;
   private readonly chunkBytes: number;
-  private readonly hash: Hash = createHash("sha256");
   private skip: number;
   /** Offset in the whole output of the next byte queued. */
   private nextOffset: number;
@@ -34,8 +34,7 @@ export class ChunkQueue implements ByteSink {
   private pendingBytes = 0;
   private closed = false;
   private failure: AppError | null = null;
-  /** Woken when the consumer takes a chunk (producer side) or a chunk arrives (consumer side). */
-  private wakeProducer: (() => void) | null = null;
+  /** Woken when a chunk arrives, the output ends or the queue fails. */
   private wakeConsumer: (() => void) | null = null;
 
   /** A queue cutting chunks of `chunkBytes`, skipping the output's first `skip` bytes. */
@@ -45,14 +44,14 @@ export class ChunkQueue implements ByteSink {
     this.nextOffset = skip;
   }
 
-  /** True while more than a chunk waits for the stream: the slice should await {@link drain}. */
-  get full(): boolean {
-    return this.failure !== null || this.queuedBytes >= this.chunkBytes;
+  /** Bytes cut into chunks that the stream has not taken yet. */
+  get queued(): number {
+    return this.queuedBytes;
   }
 
-  /** Hashes `chunk`, then queues what is past the skipped bytes, cut to chunk size. */
+  /** Queues what of `chunk` is past the skipped bytes, cut to chunk size. The queue keeps `chunk`. */
   write(chunk: Buffer): void {
-    this.hash.update(chunk);
+    if (this.closed || this.failure !== null) return;
     let at = 0;
     if (this.skip > 0) {
       at = Math.min(this.skip, chunk.length);
@@ -62,7 +61,6 @@ export class ChunkQueue implements ByteSink {
     const size = this.chunkBytes;
     while (at < chunk.length) {
       if (this.pendingBytes === 0 && chunk.length - at >= size) {
-        // Whole chunks are views of the slice's buffer, which the sink owns: no copy.
         this.push(chunk.subarray(at, at + size));
         at += size;
         continue;
@@ -75,66 +73,40 @@ export class ChunkQueue implements ByteSink {
     }
   }
 
-  /** Resolves once the stream has taken enough; rejects once the queue was failed. */
-  async drain(): Promise<void> {
-    while (this.failure === null && this.queuedBytes >= this.chunkBytes) {
-      await new Promise<void>((resolve) => {
-        this.wakeProducer = resolve;
-      });
-    }
-    if (this.failure !== null) throw this.failure;
-  }
-
   /** Queues the last, shorter chunk; the output is complete. */
-  close(): Promise<void> {
-    if (!this.closed) {
-      this.flushPending();
-      this.closed = true;
-      this.wakeConsumer?.();
-    }
-    return Promise.resolve();
+  close(): void {
+    if (this.closed || this.failure !== null) return;
+    this.flushPending();
+    this.closed = true;
+    this.wakeUp();
   }
 
-  /** Lowercase hex SHA-256 of the whole output; call once, after the slice finished. */
-  digest(): string {
-    return this.hash.digest("hex");
-  }
-
-  /**
-   * Stops the producer: a waiting or later `drain()` rejects with `error` (the call was
-   * cancelled), so the slice ends at its next write instead of waiting for a reader that is gone.
-   */
+  /** Ends the output with `error`: a waiting or later {@link take} rejects with it. The first failure wins. */
   fail(error: AppError): void {
+    if (this.closed) return;
     this.failure ??= error;
-    this.wakeProducer?.();
-    this.wakeConsumer?.();
+    this.queue.length = 0;
+    this.queuedBytes = 0;
+    this.wakeUp();
   }
 
   /**
-   * The next chunk; undefined once the output is complete and every chunk was taken, or when
-   * `stopped()` turns true while waiting (checked each time something wakes the consumer).
+   * The next chunk; undefined once the output is complete and every chunk was taken. Rejects
+   * once the queue failed (the slice failed, or the call was cancelled).
    */
-  async take(stopped: () => boolean): Promise<OutputChunk | undefined> {
+  async take(): Promise<OutputChunk | undefined> {
     for (;;) {
+      if (this.failure !== null) throw this.failure;
       const chunk = this.queue.shift();
       if (chunk !== undefined) {
         this.queuedBytes -= chunk.data.length;
-        const wake = this.wakeProducer;
-        this.wakeProducer = null;
-        wake?.();
         return chunk;
       }
-      if (this.closed || stopped()) return undefined;
+      if (this.closed) return undefined;
       await new Promise<void>((resolve) => {
         this.wakeConsumer = resolve;
       });
-      this.wakeConsumer = null;
     }
-  }
-
-  /** Wakes a consumer waiting in {@link take} (the slice ended or failed). */
-  poke(): void {
-    this.wakeConsumer?.();
   }
 
   private flushPending(): void {
@@ -149,7 +121,13 @@ export class ChunkQueue implements ByteSink {
     this.queue.push({ offset: this.nextOffset, data });
     this.nextOffset += data.length;
     this.queuedBytes += data.length;
-    this.wakeConsumer?.();
+    this.wakeUp();
+  }
+
+  private wakeUp(): void {
+    const wake = this.wakeConsumer;
+    this.wakeConsumer = null;
+    wake?.();
   }
 }
 

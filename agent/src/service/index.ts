@@ -8,3 +8,4 @@ export {
 } from "./capture-service.js";
 export { type Estimate, estimateSlice, validateFilter } from "./estimate.js";
 export { JOB_ID_METADATA, skipReason } from "./slice-call.js";
+export { createSliceWorkers, type SliceWorkers, type SliceWorkersOptions } from "./slice-workers.js";

@@ -1,11 +1,13 @@
 /**
  * Helpers of the CaptureService tests: rings generated with the engine's traffic synthesiser
  * and written with the format fixtures, indexed with the engine's indexer; a catalogue of a
- * fixed store that counts pins; and a real gRPC server and client on loopback.
+ * fixed store that counts pins; the slice worker built from the sources; and a real gRPC
+ * server and client on loopback.
  */
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { create } from "@bufbuild/protobuf";
 import { createLogger, type Logger } from "@pcapfleet/core";
 import {
@@ -33,6 +35,7 @@ import {
 import { afterAll, beforeAll } from "vitest";
 import { type BusyTasks, createBusyTasks } from "../tasks/busy-tasks.js";
 import { type CaptureServiceDeps, createCaptureService } from "./capture-service.js";
+import { createSliceWorkers, type SliceWorkers, type SliceWorkersOptions } from "./slice-workers.js";
 
 /** First timestamp of generated rings. */
 export const START = 1_700_000_000;
@@ -58,11 +61,48 @@ export interface ServiceSuite {
   readonly work: string;
   /** `work/state`: the indexes. */
   readonly stateDir: string;
-  /** {@link serve} on `stateDir`, closed after the suite. */
-  serve(
-    catalogue: FixedCatalogue,
-    extra?: Partial<Pick<CaptureServiceDeps, "chunkBytes">>,
-  ): Promise<ServedCapture>;
+  /** The slice worker built from the sources (see {@link buildSliceWorker}). */
+  readonly workerEntry: URL;
+  /** {@link serve} on `stateDir` with a pool of the suite's worker, closed after the suite. */
+  serve(catalogue: FixedCatalogue, extra?: ServeExtra): Promise<ServedCapture>;
+}
+
+/** Options of {@link serve} beyond the catalogue. */
+export interface ServeExtra extends Partial<Pick<CaptureServiceDeps, "chunkBytes">> {
+  /** Options of the service's worker pool (its entry is the suite's worker). */
+  readonly workers?: Partial<SliceWorkersOptions>;
+}
+
+/**
+ * Bundles slice-worker.ts and the workspace sources it imports (the "source" condition, as
+ * vitest resolves them) into `dir`: Node 20 cannot run a TypeScript worker, and the compiled
+ * one in dist/ may be older than the sources under test. Returns the bundle's URL.
+ */
+export async function buildSliceWorker(dir: string): Promise<URL> {
+  const esbuild = await import("esbuild");
+  const outfile = join(dir, "slice-worker.mjs");
+  await esbuild.build({
+    entryPoints: [join(import.meta.dirname, "slice-worker.ts")],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    conditions: ["source"],
+    logLevel: "warning",
+    plugins: [
+      {
+        name: "workspace-sources-only",
+        setup(build) {
+          // Packages other than the workspace's stay imports (the worker uses none today).
+          build.onResolve({ filter: /^[^./]/ }, (args) =>
+            args.path.startsWith("@pcapfleet/") ? undefined : { path: args.path, external: true },
+          );
+        },
+      },
+    ],
+  });
+  return pathToFileURL(outfile);
 }
 
 /**
@@ -72,9 +112,11 @@ export interface ServiceSuite {
  */
 export function serviceSuite(prefix: string): ServiceSuite {
   let work = "";
+  let workerEntry: URL | undefined;
   const served: ServedCapture[] = [];
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), prefix));
+    workerEntry = await buildSliceWorker(work);
   });
   afterAll(async () => {
     for (const capture of served.splice(0)) await capture.close();
@@ -87,8 +129,13 @@ export function serviceSuite(prefix: string): ServiceSuite {
     get stateDir() {
       return join(work, "state");
     },
+    get workerEntry() {
+      if (workerEntry === undefined) throw new Error("the suite's beforeAll has not run");
+      return workerEntry;
+    },
     async serve(catalogue, extra = {}) {
-      const capture = await serve(catalogue, join(work, "state"), extra);
+      const workers = { ...extra.workers, entry: this.workerEntry };
+      const capture = await serve(catalogue, join(work, "state"), { ...extra, workers });
       served.push(capture);
       return capture;
     },
@@ -165,6 +212,8 @@ export async function fixedCatalogue(stores: readonly string[]): Promise<FixedCa
 export interface ServedCapture {
   readonly client: TypedClient<typeof CaptureService>;
   readonly tasks: BusyTasks;
+  /** The service's slice workers. */
+  readonly workers: SliceWorkers;
   /** Parsed log lines of the service. */
   readonly logs: Record<string, unknown>[];
   close(): Promise<void>;
@@ -174,7 +223,7 @@ export interface ServedCapture {
 export async function serve(
   catalogue: FixedCatalogue,
   stateDir: string,
-  extra: Partial<Pick<CaptureServiceDeps, "chunkBytes">> = {},
+  extra: ServeExtra = {},
 ): Promise<ServedCapture> {
   const logs: Record<string, unknown>[] = [];
   const log: Logger = createLogger({
@@ -183,6 +232,7 @@ export async function serve(
     destination: { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) },
   });
   const tasks = createBusyTasks();
+  const workers = createSliceWorkers(extra.workers);
   const service = createCaptureService({
     catalogue,
     stateDir,
@@ -190,7 +240,8 @@ export async function serve(
       create(SensorStatusSchema, { identity: { name: "test-sensor" }, busyTasks: tasks.list() }),
     tasks,
     log,
-    ...extra,
+    sliceWorkers: workers,
+    ...(extra.chunkBytes === undefined ? {} : { chunkBytes: extra.chunkBytes }),
   });
   const server = createGrpcServer({ log, services: [bindService(CaptureService, service)] });
   const port = await listen(server.server, "127.0.0.1:0");
@@ -198,10 +249,12 @@ export async function serve(
   return {
     client: createClient(CaptureService, channel),
     tasks,
+    workers,
     logs,
     async close() {
       channel.close();
       await server.shutdown(1000);
+      await workers.close();
     },
   };
 }

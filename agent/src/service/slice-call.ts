@@ -1,10 +1,11 @@
 /**
  * The Slice RPC: checks the request, answers a window the store does not hold with NOT_FOUND at
- * once, then runs `sliceStore` into a {@link ChunkQueue} and yields its chunks as the stream
- * takes them, ending with SliceDone. The output is what `pcapfleet-agent slice` writes for the
- * same window and filter, so a resumed call (resume_offset) continues the very same bytes.
- * Every exit path (done, error, cancelled call, deadline) stops the slice's reads, waits for
- * them to stop, then releases the pinned files and the busy task.
+ * once, then runs `sliceStore` in a worker thread (worker-slice.ts: reads, filter, framing and
+ * SHA-256 off the event loop) and yields the chunks of its output as the stream takes them,
+ * ending with SliceDone. The output is what `pcapfleet-agent slice` writes for the same window
+ * and filter, so a resumed call (resume_offset) continues the very same bytes. Every exit path
+ * (done, error, cancelled call, deadline) stops the worker's reads, waits for them to stop,
+ * then releases the pinned files and the busy task.
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { AppError, ErrorCode, type Logger } from "@pcapfleet/core";
@@ -12,9 +13,7 @@ import {
   type CaptureFile,
   consideredFiles,
   type SliceProgress,
-  type SliceResult,
   type SkippedFile as SliceSkip,
-  sliceStore,
 } from "@pcapfleet/pcap";
 import {
   type HandlerContext,
@@ -27,7 +26,9 @@ import type { BusyTasks } from "../tasks/busy-tasks.js";
 import { ChunkQueue, cancelledError } from "./chunk-queue.js";
 import { validateFilter } from "./estimate.js";
 import { describeRange, fileSpans, formatNs, overlapping, storeRange, toInstant } from "./ring-extent.js";
+import type { SliceWorkers } from "./slice-workers.js";
 import { windowOf } from "./window.js";
+import { runInWorker, type WorkerSliceRun } from "./worker-slice.js";
 
 /** What the Slice RPC needs of the agent. */
 export interface SliceDeps {
@@ -39,6 +40,8 @@ export interface SliceDeps {
   readonly tasks: BusyTasks;
   readonly log: Logger;
   readonly chunkBytes: number;
+  /** The threads slices run in. */
+  readonly workers: SliceWorkers;
 }
 
 /** Request metadata key carrying the collector's job id, shown with the busy task. */
@@ -75,45 +78,37 @@ export async function* serveSlice(
     kind: TaskKind.SLICE,
   });
   const queue = new ChunkQueue(deps.chunkBytes, resumeOffset);
-  const controller = new AbortController();
-  const stop = (): void => {
-    controller.abort();
-    queue.fail(cancelledError(context.signal.reason));
-  };
-  context.signal.addEventListener("abort", stop, { once: true });
   let last: SliceProgress | undefined;
-  let settled = false;
   const started = Date.now();
-  const running: Promise<SliceResult> = sliceStore({
-    files,
-    ...window,
-    filter: request.filter,
-    stateDir: deps.stateDir,
-    output: queue,
-    ...(maxBytes > 0 ? { maxBytes } : {}),
-    ...(maxPackets > 0 ? { maxPackets } : {}),
-    signal: controller.signal,
-    onProgress: (progress) => {
-      last = progress;
-      task.update({
-        progress: progress.filesTotal > 0 ? progress.filesDone / progress.filesTotal : 0,
-        bytesDone: progress.bytes,
-        packetsDone: progress.packets,
-      });
-    },
-    // A daemon must not block its event loop (heartbeats, other calls) on a slow disk.
-    syncReads: false,
-  }).finally(() => {
-    settled = true;
-    queue.poke();
-  });
-  // The outcome is awaited below; this keeps an early failure from being reported unhandled.
-  running.catch(() => undefined);
   let outcome = "failed";
+  let run: WorkerSliceRun | undefined;
+  const stop = (): void => run?.cancel(cancelledError(context.signal.reason));
+  context.signal.addEventListener("abort", stop, { once: true });
   try {
+    run = runInWorker(
+      deps.workers,
+      {
+        files,
+        ...window,
+        filter: request.filter,
+        stateDir: deps.stateDir,
+        maxBytes,
+        maxPackets,
+      },
+      queue,
+      (progress) => {
+        last = progress;
+        task.update({
+          progress: progress.filesTotal > 0 ? progress.filesDone / progress.filesTotal : 0,
+          bytesDone: progress.bytes,
+          packetsDone: progress.packets,
+        });
+      },
+    );
+    if (context.signal.aborted) stop();
     let sequence = 0n;
     for (;;) {
-      const chunk = await queue.take(() => settled);
+      const chunk = await queue.take();
       if (chunk === undefined) break;
       yield {
         kind: {
@@ -121,8 +116,11 @@ export async function* serveSlice(
           value: { sequence: sequence++, offset: BigInt(chunk.offset), data: chunk.data },
         },
       };
+      // The stream took the chunk (grpc-js framed it, or holds it below its high-water mark):
+      // the worker may send more once a whole buffer was taken.
+      run.taken();
     }
-    const result = await running;
+    const { result, sha256 } = await run.result;
     if (resumeOffset > queue.total) {
       throw new AppError(
         ErrorCode.InvalidArgument,
@@ -136,7 +134,7 @@ export async function* serveSlice(
         value: {
           packets: BigInt(result.packets),
           bytes: BigInt(result.bytes),
-          sha256: queue.digest(),
+          sha256,
           truncated: result.truncated,
           skippedFiles: result.skipped.map(skippedFile),
         },
@@ -145,9 +143,9 @@ export async function* serveSlice(
   } finally {
     if (context.signal.aborted) outcome = "cancelled";
     context.signal.removeEventListener("abort", stop);
-    // Whatever ended the call, the slice stops reading before its files may rotate away.
-    stop();
-    await running.catch(() => undefined);
+    // Whatever ended the call, the worker stops reading before its files may rotate away.
+    run?.cancel(cancelledError(context.signal.reason));
+    await run?.ended;
     release();
     task.end();
     log.info(
