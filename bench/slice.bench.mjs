@@ -92,6 +92,20 @@ function floorOf({ store, state, filter, dir, outBytes, runs }) {
   };
 }
 
+/**
+ * Catalogue and read plans of the store in fresh processes, as the CLI makes them (see
+ * lib/slice-plan.mjs), without reading a record; medians of `runs`, in ms.
+ */
+function planCost({ store, state, filter, runs }) {
+  const script = new URL("./lib/slice-plan.mjs", import.meta.url).pathname;
+  const samples = [];
+  for (let i = 0; i < runs; i++) {
+    samples.push(JSON.parse(execFileSync(process.execPath, [script, store, state, filter]).toString()));
+  }
+  const of = (key) => median(samples.map((s) => s[key]));
+  return { catalogue: of("catalogueMs"), plan: of("planMs"), first: of("firstMs"), rest: of("restMs") };
+}
+
 /** Seconds each file costs a query that consults every index (few matches, 16 files vs 4). */
 function perFileMs(fewCase, fewSub, files, subset) {
   return (fewCase.inside - fewSub.inside) / (files.length - subset.files.length);
@@ -150,6 +164,11 @@ export default async function sliceBench({ log }) {
     runs: RUNS,
   });
   log(`floor: ${floor.reads} reads ${ms(floor.read)}, write ${ms(floor.write)}`);
+  const planSel = planCost({ store: ring.dir, state, filter: selective, runs: RUNS });
+  const planFew = planCost({ store: ring.dir, state, filter: few, runs: RUNS });
+  log(
+    `plans: selective ${fmt(planSel.plan, 1)} ms, few ${fmt(planFew.plan, 1)} ms, catalogue ${fmt(planSel.catalogue, 1)} ms`,
+  );
   // Growth: subset, the subset's window on the whole ring, few and many matches.
   const sub = await sliceCase({
     ...base,
@@ -301,8 +320,8 @@ export default async function sliceBench({ log }) {
       `the whole ring. Its floor, measured in fresh processes with no slice logic at all: the ` +
       `${floor.reads} \`pread\`s of the candidate runs (${fmt(mb(floor.bytes), 0)} MB) take ${ms(floor.read)}, ` +
       `and writing the ${fmt(mb(sel.reference.bytes), 1)} MB output takes ${ms(floor.write)} more on ` +
-      "the main thread (the slice overlaps it on the other core); reading the 16 indexes' meta parts adds " +
-      `about ${fmt(perFileMs(fewCase, fewSub, files, subset) * files.length * 1000, 0)} ms. ` +
+      "the main thread (the slice overlaps it on the other core); consulting the 16 files (next section) " +
+      `adds about ${fmt(perFileMs(fewCase, fewSub, files, subset) * files.length * 1000, 0)} ms. ` +
       `Reads alone are ${fmt(tcpSel / floor.read, 1)}× faster than tcpdump's scan. With few ` +
       `matches (\`${few}\`, ${fewCase.reference.packets} packets) own work is ` +
       `${fmt(fewCase.results[ROW.perFile].wall / own(fewCase), 1)}× faster (next table).`,
@@ -326,10 +345,16 @@ export default async function sliceBench({ log }) {
       `window on the 16 files): ${ms(subWin.inside)} vs ${ms(sub.inside)} (${fmt(storeGrowth)}×): ` +
       `${metOrNot(storeGrowth <= 1.5)}. Files outside the window are skipped on their catalogue entry ` +
       "or their index's header; no index is read whole.",
-    `- A whole-window query still consults every file's index: each file costs ${fmt(perFile * 1000, 1)} ms ` +
+    `- A whole-window query still consults every file: each file costs ${fmt(perFile * 1000, 1)} ms ` +
       `whatever it holds (few matches: ${ms(fewCase.inside)} on 16 files, ${ms(fewSub.inside)} on 4): ` +
-      "its index's meta part (header, time blocks, key directories) read and checked, the capture's " +
-      "identity checked, the file opened if it has candidates.",
+      "its catalogue entry probed, its index's meta part read and checked (only the directories the " +
+      "filter uses decoded), the capture's identity checked (stat and CRCs of its first and last 4 KiB), " +
+      "then the file opened and its candidates read. Before any record is read, in fresh processes " +
+      `(medians of ${RUNS}): the catalogue of the 16 files takes ${fmt(planSel.catalogue, 1)} ms and their ` +
+      `read plans ${fmt(planFew.plan, 1)} ms for \`${few}\` (${fmt(planSel.plan, 1)} ms for the selective ` +
+      `filter, whose lists are longer): the first file ${fmt(planFew.first, 1)} ms, each other ` +
+      `${fmt(planFew.rest, 2)} ms. The first file pays for code running for the first time; the plans ` +
+      "are made while libpcap compiles the filter in its child process.",
     `- With the result: ${ms(fewCase.inside)} for ${fmt(mb(fewCase.reference.bytes), 1)} MB out, ` +
       `${ms(sel.inside)} for ${fmt(mb(sel.reference.bytes), 1)} MB, ${ms(manyCase.inside)} for ` +
       `${fmt(mb(manyCase.reference.bytes), 1)} MB: about ${ms(fixed)} fixed (16 files) plus ` +

@@ -1,5 +1,5 @@
-// One slice as its own process, doing what `pcapfleet-agent slice` does (catalogue the store, then
-// sliceStore with synchronous reads), timed from inside:
+// One slice as its own process, doing what `pcapfleet-agent slice` does (catalogue the store and
+// sliceStore, both with synchronous reads), timed from inside:
 //   node bench/lib/slice-runner.mjs STORE STATE OUT FILTER [FROM TO]
 // Prints one JSON line: the slice's own seconds (catalogue + slice, without Node start-up, module
 // loading and nothing else: a direct measure of what the benchmark otherwise gets as CLI wall
@@ -18,7 +18,7 @@ const instant = (text) => {
   return { sec: Number(sec), nsec: Number(frac.padEnd(9, "0")) };
 };
 const started = performance.now();
-const { files } = await scanStores([store]);
+const { files } = await scanStores([store], { syncReads: true });
 const result = await sliceStore({
   files,
   stateDir,

@@ -63,7 +63,8 @@ async function runSlice(values: CliValues, _positionals: string[], io: CliIo): P
   if (toStdout && process.stdout.isTTY === true) {
     throw invalid("refusing to write a capture to a terminal; redirect standard output or use -w FILE");
   }
-  const catalogue = await scanStores(stores);
+  // Synchronous calls, as the slice's reads below: a CLI process does nothing else meanwhile.
+  const catalogue = await scanStores(stores, { syncReads: true });
   if (!toStdout) await refuseStoreFile(output, catalogue.files);
   const stateDir = stringFlag(values, "state") ?? io.env["PCAPFLEET_STATE_DIR"] ?? DEFAULT_STATE_DIR;
   const filter = stringFlag(values, "filter");

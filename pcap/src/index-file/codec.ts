@@ -13,67 +13,20 @@
  * (about 1% of the capture bytes, 20 MB for a 2 GB ring), whatever it was looking for. Here the
  * meta (a few percent of the index) has its own CRC and each list its own, so a query reads and
  * checks exactly what it uses ({@link IndexView}); loading a whole index still checks the
- * trailer. Columns start at multiples of 8 so they are copied out as typed arrays in one go.
+ * trailer. Columns start at multiples of 8 so they are used as typed arrays without copying
+ * (meta.ts decodes the meta part, as far as a query needs it).
  *
  * Decoding checks a checksum before trusting any byte it covers and bounds-checks every read, so
  * a damaged file is reported as {@link IndexFormatError} instead of producing wrong answers.
  */
-import { endianness } from "node:os";
 import { crc32 } from "node:zlib";
-import {
-  FAMILY_NAMES,
-  INDEX_VERSION,
-  type IndexData,
-  type IndexHeader,
-  type KeyFamilies,
-} from "./index-data.js";
+import { FAMILY_NAMES, INDEX_VERSION, type IndexData, type KeyFamilies } from "./index-data.js";
 import type { KeyFamily } from "./key-family.js";
-import type { BlockTable } from "./time-blocks.js";
+import { decodeMeta } from "./meta.js";
+import { IndexFormatError, MAGIC, metaLength, PROLOGUE, TRAILER } from "./prologue.js";
 
-/** "PFIX" read as a little-endian uint32. */
-const MAGIC = 0x58494650;
-/** Size of the prologue: magic, version, reserved, meta length, meta CRC. */
-export const PROLOGUE = 16;
-/** Bytes of the trailer (the CRC of the whole file). */
-const TRAILER = 4;
-/** Typed-array columns can be copied out as bytes on little-endian hosts only. */
-const LITTLE_ENDIAN_HOST = endianness() === "LE";
-
-/** The bytes are not a usable index: wrong magic, other version, bad checksum, truncated. */
-export class IndexFormatError extends Error {
-  /** Why the file was rejected. */
-  readonly reason: "magic" | "version" | "checksum" | "truncated" | "invalid";
-
-  constructor(reason: IndexFormatError["reason"], message: string) {
-    super(message);
-    this.name = "IndexFormatError";
-    this.reason = reason;
-  }
-}
-
-/** A key family without its posting lists: what a query reads first. */
-export interface FamilyDirectory {
-  readonly words: number;
-  readonly size: number;
-  readonly keys: Uint32Array;
-  readonly counts: Uint32Array;
-  readonly dense: Uint8Array;
-  /** `size + 1` positions of each key's list in the family's postings. */
-  readonly offsets: Uint32Array;
-  /** CRC-32 of each key's list (0 for an empty one). */
-  readonly crcs: Uint32Array;
-  /** File offset of the family's postings. */
-  readonly postingsAt: number;
-}
-
-/** The meta part of an index file, decoded and checked. */
-export interface IndexMeta {
-  readonly header: IndexHeader;
-  readonly blocks: BlockTable;
-  readonly directories: Readonly<Record<keyof KeyFamilies, FamilyDirectory>>;
-  /** Length of the whole file, as the meta describes it. */
-  readonly fileLength: number;
-}
+export { decodeMeta, type FamilyDirectory, IndexMeta } from "./meta.js";
+export { IndexFormatError, indexVersion, metaLength, PROLOGUE } from "./prologue.js";
 
 /** Serialises an index. */
 export function encodeIndex(data: IndexData): Buffer {
@@ -128,106 +81,6 @@ export function encodeIndex(data: IndexData): Buffer {
   return w.view();
 }
 
-/** The version number of an index file, or undefined when the bytes are not one. */
-export function indexVersion(bytes: Uint8Array): number | undefined {
-  if (bytes.length < 8) return undefined;
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-  return buf.readUInt32LE(0) === MAGIC ? buf.readUInt16LE(4) : undefined;
-}
-
-/**
- * Length of the meta part from the prologue (`bytes` holds at least {@link PROLOGUE} bytes);
- * throws {@link IndexFormatError} when they are not the prologue of a current index file.
- */
-export function metaLength(bytes: Uint8Array): number {
-  const version = indexVersion(bytes);
-  if (version === undefined) throw new IndexFormatError("magic", "not an index file");
-  if (version !== INDEX_VERSION) throw new IndexFormatError("version", `index version ${version}`);
-  if (bytes.length < PROLOGUE) throw new IndexFormatError("truncated", "index file truncated");
-  const length = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).readUInt32LE(8);
-  if (length < PROLOGUE) throw new IndexFormatError("invalid", "bad meta length");
-  return length;
-}
-
-/**
- * Decodes the meta part, `bytes` holding at least the first {@link metaLength} bytes of the
- * file. Checks the meta CRC first; throws {@link IndexFormatError} for anything but a valid one.
- */
-export function decodeMeta(bytes: Uint8Array): IndexMeta {
-  const length = metaLength(bytes);
-  if (bytes.length < length) throw new IndexFormatError("truncated", "index file truncated");
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, length);
-  if (crc32(buf.subarray(PROLOGUE)) !== buf.readUInt32LE(12)) {
-    throw new IndexFormatError("checksum", "index checksum mismatch");
-  }
-  const r = new Reader(buf, PROLOGUE);
-  // Property initialisers run in source order: this reads the fields in the order encodeIndex wrote them.
-  const header: IndexHeader = {
-    capturePath: r.string(),
-    size: r.f64(),
-    mtimeNs: r.u64(),
-    ino: r.u64(),
-    dev: r.u64(),
-    format: r.u8() === 1 ? "pcapng" : "pcap",
-    linkTypes: Array.from({ length: r.count(4) }, () => r.u32()),
-    packets: r.f64(),
-    minSec: r.f64(),
-    minNsec: r.f64(),
-    maxSec: r.f64(),
-    maxNsec: r.f64(),
-    dataStart: r.f64(),
-    indexedEnd: r.f64(),
-    indexable: r.u8() === 1,
-    blockPackets: r.u32(),
-    denseDivisor: r.u32(),
-    headCrc: r.u32(),
-    headLength: r.u32(),
-    tailCrc: r.u32(),
-    tailLength: r.u32(),
-  };
-  const n = r.count(36);
-  const blocks: BlockTable = {
-    size: n,
-    starts: r.f64s(n),
-    minSec: r.f64s(n),
-    maxSec: r.f64s(n),
-    counts: r.u32s(n),
-    minNsec: r.u32s(n),
-    maxNsec: r.u32s(n),
-  };
-  const shapes = FAMILY_NAMES.map(() => {
-    const words = r.u8();
-    if (words !== 1 && words !== 4) throw new IndexFormatError("invalid", `bad key width ${words}`);
-    return { words, size: r.count(words * 4 + 13), postings: r.u32() };
-  });
-  let postingsAt = length;
-  const directories = Object.fromEntries(
-    FAMILY_NAMES.map((name, k) => {
-      const { words, size, postings } = shapes[k] as { words: number; size: number; postings: number };
-      const dir: FamilyDirectory = {
-        words,
-        size,
-        keys: r.u32s(size * words),
-        counts: r.u32s(size),
-        dense: r.u8s(size),
-        offsets: r.u32s(size + 1),
-        crcs: r.u32s(size),
-        postingsAt,
-      };
-      for (let i = 0; i < size; i++) {
-        if ((dir.offsets[i] as number) > (dir.offsets[i + 1] as number))
-          throw new IndexFormatError("invalid", "bad offsets");
-      }
-      if (dir.offsets[0] !== 0 || dir.offsets[size] !== postings)
-        throw new IndexFormatError("invalid", "bad offsets");
-      postingsAt += postings;
-      return [name, dir];
-    }),
-  ) as unknown as Record<keyof KeyFamilies, FamilyDirectory>;
-  if (r.at !== length) throw new IndexFormatError("invalid", "trailing bytes in index meta");
-  return { header, blocks, directories, fileLength: postingsAt + TRAILER };
-}
-
 /** Parses a whole index file; throws {@link IndexFormatError} for anything but a valid current one. */
 export function decodeIndex(bytes: Uint8Array): IndexData {
   metaLength(bytes);
@@ -239,7 +92,7 @@ export function decodeIndex(bytes: Uint8Array): IndexData {
   if (meta.fileLength !== bytes.length) throw new IndexFormatError("invalid", "index length mismatch");
   const families = Object.fromEntries(
     FAMILY_NAMES.map((name) => {
-      const dir = meta.directories[name];
+      const dir = meta.directory(name);
       const bytesOfList = dir.offsets[dir.size] as number;
       // Zero-copy: the postings stay a view of the file's bytes.
       const postings = new Uint8Array(bytes.buffer, bytes.byteOffset + dir.postingsAt, bytesOfList);
@@ -346,78 +199,5 @@ class Writer {
     const next = Buffer.alloc(Math.max(this.buf.length * 2, this.at + n));
     this.buf.copy(next, 0, 0, this.at);
     this.buf = next;
-  }
-}
-
-/** Reads little-endian values, throwing {@link IndexFormatError} past the end. */
-class Reader {
-  private readonly buf: Buffer;
-
-  constructor(
-    buf: Buffer,
-    public at: number,
-  ) {
-    this.buf = buf;
-  }
-
-  u8(): number {
-    return this.buf.readUInt8(this.take(1));
-  }
-  u32(): number {
-    return this.buf.readUInt32LE(this.take(4));
-  }
-  u64(): bigint {
-    return this.buf.readBigUInt64LE(this.take(8));
-  }
-  f64(): number {
-    return this.buf.readDoubleLE(this.take(8));
-  }
-  string(): string {
-    const n = this.u32();
-    return this.buf.toString("utf8", this.take(n), this.at);
-  }
-  /** A count of items of `itemBytes` each, rejected early when the rest of the bytes cannot hold them. */
-  count(itemBytes: number): number {
-    const n = this.u32();
-    if (n * itemBytes > this.buf.length - this.at)
-      throw new IndexFormatError("truncated", "count beyond the end");
-    return n;
-  }
-  f64s(n: number): Float64Array {
-    const start = this.column(n * 8);
-    if (LITTLE_ENDIAN_HOST) return new Float64Array(this.copy(start, n * 8));
-    const out = new Float64Array(n);
-    for (let i = 0; i < n; i++) out[i] = this.buf.readDoubleLE(start + i * 8);
-    return out;
-  }
-  u32s(n: number): Uint32Array {
-    const start = this.column(n * 4);
-    if (LITTLE_ENDIAN_HOST) return new Uint32Array(this.copy(start, n * 4));
-    const out = new Uint32Array(n);
-    for (let i = 0; i < n; i++) out[i] = this.buf.readUInt32LE(start + i * 4);
-    return out;
-  }
-  u8s(n: number): Uint8Array {
-    return new Uint8Array(this.copy(this.column(n), n));
-  }
-
-  /** Skips the padding to the next multiple of 8, then takes `n` bytes. */
-  private column(n: number): number {
-    this.take((8 - (this.at % 8)) % 8);
-    return this.take(n);
-  }
-
-  /** `n` bytes from `start` in a new ArrayBuffer (aligned for any typed array). */
-  private copy(start: number, n: number): ArrayBuffer {
-    const out = new ArrayBuffer(n);
-    new Uint8Array(out).set(this.buf.subarray(start, start + n));
-    return out;
-  }
-
-  private take(n: number): number {
-    const start = this.at;
-    if (start + n > this.buf.length) throw new IndexFormatError("truncated", "index file truncated");
-    this.at = start + n;
-    return start;
   }
 }

@@ -78,6 +78,10 @@ describe("IndexView", () => {
       "ip6 net 2001:db8::/32",
       "net 10.0.0.0/8 and not tcp",
       "host 203.0.113.250",
+      // Key ranges that overlap or touch: one read of the lists of each run of keys.
+      `host ${hosts[0]} or host ${hosts[0]}`,
+      `net 10.0.0.0/8 or host ${hosts[3]}`,
+      "portrange 1000-2000 or portrange 1500-3000 or port 3001",
       "",
     ];
     for (const fs of [asyncIndexFs, syncIndexFs]) {

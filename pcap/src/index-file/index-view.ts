@@ -1,9 +1,10 @@
 /**
  * An index file opened for one query, read piece by piece: the meta part (header, time blocks,
- * key directories; a few percent of the file, checked by its own CRC) when it is opened, then
- * only the posting lists the filter needs, each checked by its own CRC. A query over a store
- * therefore reads about as many index bytes as its answer holds, not 1% of every capture (see
- * codec.ts). Nothing is cached: the view is closed when the file's read plan is made.
+ * key directories; a few percent of the file, checked by its own CRC) when it is opened, decoded
+ * only as far as the query uses it (meta.ts), then only the posting lists the filter needs, each
+ * checked by its own CRC. A query over a store therefore reads about as many index bytes as its
+ * answer holds, not 1% of every capture (see codec.ts). Nothing is cached: the view is closed
+ * when the file's read plan is made.
  */
 import { crc32 } from "node:zlib";
 import type { FilterPlan } from "../plan/filter-terms.js";
@@ -16,10 +17,11 @@ import {
   termKeys,
 } from "./candidates.js";
 import { SCAN_DIVISOR } from "./capture-index.js";
-import { decodeMeta, type FamilyDirectory, IndexFormatError, type IndexMeta, metaLength } from "./codec.js";
 import { FAMILY_NAMES, type IndexHeader, type KeyFamilies } from "./index-data.js";
 import type { RandomAccess } from "./index-fs.js";
 import { emptyFamily, type KeyFamily } from "./key-family.js";
+import { type FamilyDirectory, IndexMeta } from "./meta.js";
+import { IndexFormatError, metaLength } from "./prologue.js";
 import { type BlockTable, type ByteRange, selectBlocksIn } from "./time-blocks.js";
 
 /**
@@ -35,17 +37,14 @@ const TRUSTED_META = 1024 * 1024;
 export class IndexView {
   /** The capture and the extent the index describes. */
   readonly header: IndexHeader;
-  /** The time blocks. */
-  readonly blocks: BlockTable;
-  private readonly directories: IndexMeta["directories"];
+  private readonly meta: IndexMeta;
   private readonly handle: RandomAccess;
   /** The index file, for errors. */
   readonly path: string;
 
   private constructor(meta: IndexMeta, handle: RandomAccess, path: string) {
     this.header = meta.header;
-    this.blocks = meta.blocks;
-    this.directories = meta.directories;
+    this.meta = meta;
     this.handle = handle;
     this.path = path;
   }
@@ -55,20 +54,27 @@ export class IndexView {
    * its meta part. Throws {@link IndexFormatError} when it is not a valid current index file.
    */
   static async open(handle: RandomAccess, path: string): Promise<IndexView> {
-    let bytes = Buffer.allocUnsafe(FIRST_READ);
+    // Buffers of their own (never a slice of the shared pool): the columns are used in place,
+    // as typed arrays that need the file's 8-byte alignment.
+    let bytes = Buffer.allocUnsafeSlow(FIRST_READ);
     let got = await readFully(handle, bytes, 0, 0);
     const length = metaLength(bytes.subarray(0, got));
     // The length is not checked yet: up to TRUSTED_META it is allocated at once, beyond it the
     // buffer grows only as bytes actually arrive, so a damaged length field cannot make it
     // larger than twice the file.
     while (got < length && got === bytes.length) {
-      const grown = Buffer.allocUnsafe(Math.min(length, Math.max(TRUSTED_META, bytes.length * 2)));
+      const grown = Buffer.allocUnsafeSlow(Math.min(length, Math.max(TRUSTED_META, bytes.length * 2)));
       bytes.copy(grown, 0, 0, got);
       bytes = grown;
       got += await readFully(handle, bytes, got, got);
     }
     if (got < length) throw new IndexFormatError("truncated", "index file truncated");
-    return new IndexView(decodeMeta(bytes.subarray(0, length)), handle, path);
+    return new IndexView(IndexMeta.decode(bytes.subarray(0, length)), handle, path);
+  }
+
+  /** The time blocks (views of the meta bytes, made when first asked for). */
+  get blocks(): BlockTable {
+    return this.meta.blocks;
   }
 
   /** Byte ranges of the capture holding every indexed packet in `[from, to)` (as `CaptureIndex`). */
@@ -90,7 +96,7 @@ export class IndexView {
       const { family, low, high } = termKeys(term);
       const list = wanted.get(family) ?? [];
       wanted.set(family, list);
-      const range = decodedKeys(this.directories[family], low, high, limit);
+      const range = decodedKeys(this.meta.directory(family), low, high, limit);
       if (range !== null && range[0] < range[1]) list.push(range);
     }
     // A family the plan has no term of is never looked up: an empty stand-in will do.
@@ -99,9 +105,7 @@ export class IndexView {
         FAMILY_NAMES.map(async (name) => {
           const ranges = wanted.get(name);
           const family =
-            ranges === undefined
-              ? emptyFamily(this.directories[name].words)
-              : await this.family(name, ranges);
+            ranges === undefined ? emptyFamily(this.meta.words(name)) : await this.family(name, ranges);
           return [name, family] as const;
         }),
       ),
@@ -117,34 +121,28 @@ export class IndexView {
   /**
    * Family `name` with the lists of the keys in `ranges` read and checked. Every other key reads
    * as dense, so a lookup that reached it would answer "all" (a superset), never a wrong list;
-   * lookups of the same plan only reach the keys read (see `decodedKeys`).
+   * lookups of the same plan only reach the keys read (see `decodedKeys`). Work is proportional
+   * to the keys read, not to the family (a file has thousands of ports).
    */
   private async family(name: keyof KeyFamilies, ranges: [number, number][]): Promise<KeyFamily> {
-    const dir = this.directories[name];
-    const read = new Uint8Array(dir.size);
-    for (const [from, to] of ranges) read.fill(1, from, to);
+    const dir = this.meta.directory(name);
+    const runs = mergeRanges(ranges);
     const dense = new Uint8Array(dir.size).fill(1);
     const offsets = new Uint32Array(dir.size + 1);
+    // Where each run's lists go in `postings`, and their total length.
+    const bases: number[] = [];
     let total = 0;
-    for (let i = 0; i < dir.size; i++) {
-      offsets[i] = total;
-      if (read[i] === 1) {
-        dense[i] = dir.dense[i] as number;
-        total += (dir.offsets[i + 1] as number) - (dir.offsets[i] as number);
-      }
+    for (const [from, to] of runs) {
+      bases.push(total);
+      dense.set(dir.dense.subarray(from, to), from);
+      const first = dir.offsets[from] as number;
+      for (let i = from; i <= to; i++) offsets[i] = total + (dir.offsets[i] as number) - first;
+      total += (dir.offsets[to] as number) - first;
     }
-    offsets[dir.size] = total;
     const postings = Buffer.allocUnsafe(total);
     // One read per run of consecutive keys read.
-    for (let i = 0; i < dir.size; ) {
-      if (read[i] !== 1) {
-        i++;
-        continue;
-      }
-      let j = i;
-      while (j < dir.size && read[j] === 1) j++;
-      await this.readLists(dir, i, j, postings, offsets[i] as number);
-      i = j;
+    for (const [k, [from, to]] of runs.entries()) {
+      await this.readLists(dir, from, to, postings, bases[k] as number);
     }
     return { words: dir.words, size: dir.size, keys: dir.keys, counts: dir.counts, dense, offsets, postings };
   }
@@ -185,4 +183,16 @@ async function readFully(
     got += bytesRead;
   }
   return got;
+}
+
+/** `ranges` (`[from, to)`, any order, maybe overlapping) as sorted runs that neither overlap nor touch. */
+function mergeRanges(ranges: readonly [number, number][]): [number, number][] {
+  const sorted = [...ranges].sort((a, b) => a[0] - b[0]);
+  const runs: [number, number][] = [];
+  for (const [from, to] of sorted) {
+    const last = runs[runs.length - 1];
+    if (last !== undefined && from <= last[1]) last[1] = Math.max(last[1], to);
+    else runs.push([from, to]);
+  }
+  return runs;
 }

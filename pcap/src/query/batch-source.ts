@@ -81,6 +81,9 @@ export class LocalSource implements BatchSource {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // The merge has written every match of the last batch: its buffer can serve another file.
+    this.buf = EMPTY;
+    this.scan.release();
     await this.reader.close();
   }
 

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { classicFixture, type FixturePacket, pcapngFixture, samplePackets } from "../format/fixtures.js";
 import { LinkType } from "../types.js";
-import { type CaptureFile, scanStores } from "./catalogue.js";
+import { type CaptureFile, type ScanOptions, scanStores } from "./catalogue.js";
 import { MAX_STORE_DEPTH } from "./store-walk.js";
 
 let dir: string;
@@ -30,7 +30,14 @@ async function put(name: string, bytes: Uint8Array): Promise<string> {
 const names = (files: readonly CaptureFile[]): string[] =>
   files.map((file) => file.path.slice(dir.length + 1));
 
-describe("scanStores", () => {
+// Both flavours of system calls must catalogue alike: the thread pool's (servers) and the
+// synchronous ones (CLIs).
+const flavours: [string, ScanOptions][] = [
+  ["through the thread pool", {}],
+  ["with synchronous calls", { syncReads: true }],
+];
+
+describe.each(flavours)("scanStores %s", (_flavour, options) => {
   it("finds captures by their magic whatever their names, and ignores other files silently", async () => {
     await put("eth0.pcap7", classicFixture(packets(1_700_000_300), { variant: "usec-be" }));
     await put(
@@ -41,7 +48,7 @@ describe("scanStores", () => {
     await put("notes.txt", Buffer.from("not a capture at all"));
     await put("tiny", Buffer.from([0xd4]));
     await put("state/abc.pfidx", Buffer.from("PFIX\x01\x00\x00\x00 index bytes"));
-    const { files, skipped } = await scanStores([dir]);
+    const { files, skipped } = await scanStores([dir], options);
     expect(skipped).toEqual([]);
     expect(names(files)).toEqual(["ring-0001", "x.cap", "eth0.pcap7"]);
     const [ng, nano, be] = files as [CaptureFile, CaptureFile, CaptureFile];
@@ -60,7 +67,7 @@ describe("scanStores", () => {
     await put("a.pcap", classicFixture(packets(1_700_000_000)));
     await put("0-early.pcap", classicFixture(packets(1_600_000_000)));
     await put("empty.pcap", classicFixture([]));
-    const { files } = await scanStores([dir]);
+    const { files } = await scanStores([dir], options);
     expect(names(files)).toEqual(["0-early.pcap", "a.pcap", "b.pcap", "empty.pcap"]);
     expect(files[3]?.first).toBeUndefined();
   });
@@ -71,7 +78,7 @@ describe("scanStores", () => {
       nested = join(nested, `d${level}`);
       await put(join(nested, `level${level}.pcap`), classicFixture(packets(1_700_000_000 + level)));
     }
-    const { files } = await scanStores([dir]);
+    const { files } = await scanStores([dir], options);
     expect(files.map((file) => file.path.split("/").pop())).toEqual([
       "level1.pcap",
       "level2.pcap",
@@ -84,7 +91,7 @@ describe("scanStores", () => {
     const path = await put("ring/a.pcap", classicFixture(packets(1_700_000_000)));
     await link(path, join(dir, "ring", "hard.pcap"));
     await symlink(join(dir, "ring"), join(dir, "loop"));
-    const { files } = await scanStores([dir, join(dir, "ring")]);
+    const { files } = await scanStores([dir, join(dir, "ring")], options);
     expect(files).toHaveLength(1);
   });
 
@@ -95,7 +102,7 @@ describe("scanStores", () => {
     await put("short.pcap", classicFixture([]).subarray(0, 10));
     await put("v1.pcap", Buffer.from(classicFixture([])).fill(1, 4, 5));
     await put("good.pcap", classicFixture(packets(1_700_000_000)));
-    const { files, skipped } = await scanStores([dir]);
+    const { files, skipped } = await scanStores([dir], options);
     expect(names(files)).toEqual(["good.pcap"]);
     expect(skipped.map((skip) => [skip.path.slice(dir.length + 1), skip.reason])).toEqual([
       ["corrupt.pcap", expect.stringMatching(/^caplen \d+ exceeds the maximum of 262144 at offset 24$/)],
@@ -106,15 +113,15 @@ describe("scanStores", () => {
 
   it("fails with invalid_argument naming a store that does not exist or is not a directory", async () => {
     const missing = join(dir, "nope");
-    await expect(scanStores([missing])).rejects.toMatchObject({
+    await expect(scanStores([missing], options)).rejects.toMatchObject({
       code: "invalid_argument",
       message: `store not found: ${missing}`,
     });
     const file = await put("file.pcap", classicFixture([]));
-    await expect(scanStores([file])).rejects.toMatchObject({ message: `store not found: ${file}` });
+    await expect(scanStores([file], options)).rejects.toMatchObject({ message: `store not found: ${file}` });
   });
 
   it("returns an empty catalogue for an empty store", async () => {
-    expect(await scanStores([dir])).toEqual({ files: [], skipped: [] });
+    expect(await scanStores([dir], options)).toEqual({ files: [], skipped: [] });
   });
 });

@@ -16,6 +16,7 @@ import { discardIndex, openIndexView } from "../index-file/store.js";
 import type { FilterPlan } from "../plan/filter-terms.js";
 import { LinkType } from "../types.js";
 import { type BatchSource, LocalSource } from "./batch-source.js";
+import { BatchBuffers } from "./candidate-reads.js";
 import type { CaptureFile, SkippedFile } from "./catalogue.js";
 import { isFileFailure, reasonOf } from "./file-failure.js";
 import { effectiveSnaplen, type FilterKey, FilterSet } from "./filter-set.js";
@@ -65,6 +66,8 @@ export class FileOpener {
   private readonly lookup: FilterLookup;
   /** Plans made by {@link FileOpener.planAhead}, by merge order, until {@link FileOpener.open} takes them. */
   private readonly planned = new Map<number, FileReadPlan>();
+  /** Batch buffers of the files read directly, reused from file to file. */
+  private readonly buffers = new BatchBuffers();
 
   /** An opener for one slice. */
   constructor(settings: OpenerSettings) {
@@ -139,7 +142,7 @@ export class FileOpener {
             nanosecond: reader.nanosecond,
             linkType: reader.linkTypes[0] ?? LinkType.ETHERNET,
           };
-          direct = { source, layout };
+          direct = { source, layout, buffers: this.buffers };
         }
       } else {
         reader = await openCapture(file.path, { chunkSize: SCAN_CHUNK });

@@ -17,6 +17,7 @@ import {
   planScan,
   RangeKind,
   REORDER_SLACK_S,
+  runBytes,
   type SliceWindow,
   stopInstant,
 } from "./plan.js";
@@ -82,6 +83,19 @@ describe("candidateRuns", () => {
     ]);
     expect(candidateRuns(blocks, offsets, 10_000).ranges).toEqual([{ start: 100, end: 991 }]);
     expect(candidateRuns([], offsets, 100)).toEqual({ ranges: [], offsets: new Float64Array(0) });
+  });
+});
+
+describe("runBytes", () => {
+  it("sums the spans of the runs candidateRuns forms", () => {
+    const offsets = Float64Array.of(100, 150, 300, 310, 500, 990, 5000);
+    const all = [{ start: 0, end: 10_000 }];
+    for (const gap of [0, 10, 100, 200, 10_000]) {
+      const spans = candidateRuns(all, offsets, gap).ranges.reduce((sum, r) => sum + r.end - r.start, 0);
+      expect(runBytes(offsets, gap), `gap ${gap}`).toBe(spans);
+    }
+    expect(runBytes(Float64Array.of(42), 16)).toBe(1);
+    expect(runBytes(new Float64Array(0), 16)).toBe(0);
   });
 });
 

@@ -45,7 +45,12 @@ export function openSyncSource(path: string): ReadSource & SyncReader {
     const missing = (cause as NodeJS.ErrnoException).code === "ENOENT";
     throw new AppError(missing ? ErrorCode.NotFound : ErrorCode.StorageIo, `${path}: cannot open`, { cause });
   }
-  return new SyncReadSource(fd, path);
+  return syncFileSource(fd, path);
+}
+
+/** A source over `fd`, already open for reading (it owns it from here: closing it closes `fd`). */
+export function syncFileSource(fd: number, name: string): ReadSource & SyncReader {
+  return new SyncReadSource(fd, name);
 }
 
 /** A {@link ReadSource} over a file descriptor, read with `preadv` and a small read-ahead. */

@@ -7,7 +7,7 @@
 import type { FilterPredicate } from "../filter/jit.js";
 import type { CaptureReader } from "../format/capture-reader.js";
 import { emptyRecord, type PacketRecord } from "../types.js";
-import { CandidateReads, type ClassicLayout, RunEnd } from "./candidate-reads.js";
+import { type BatchBuffers, CandidateReads, type ClassicLayout, RunEnd } from "./candidate-reads.js";
 import { isFileFailure, reasonOf } from "./file-failure.js";
 import {
   COALESCE_GAP,
@@ -38,6 +38,8 @@ export interface OutputRules {
 export interface DirectReads {
   readonly source: SyncReader;
   readonly layout: ClassicLayout;
+  /** Where the batch buffer comes from and goes back to; null: a buffer of its own. */
+  readonly buffers: BatchBuffers | null;
 }
 
 /** Scans the planned ranges of one open capture. */
@@ -117,7 +119,13 @@ export class RecordScan {
             plan.bytes,
             emptyRecord(),
             (rec) => this.accept(rec),
+            direct.buffers,
           );
+  }
+
+  /** Gives back what the scan borrowed from its slice (see `BatchBuffers`); the file is done with. */
+  release(): void {
+    this.direct?.release();
   }
 
   /** True once every range is read (or the file ended early). */

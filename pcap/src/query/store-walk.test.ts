@@ -21,7 +21,10 @@ afterEach(async () => {
 
 const emptyListing = (): StoreListing => ({ dirs: [], files: [], skipped: [] });
 
-describe("walkStoreDir", () => {
+describe.each([
+  ["through the thread pool", false],
+  ["with synchronous calls", true],
+])("walkStoreDir %s", (_flavour, sync) => {
   it("lists directories with their level and regular files of 4+ bytes with their identity", async () => {
     await mkdir(join(dir, "sub", "deeper"), { recursive: true });
     await writeFile(join(dir, "b.pcap"), "abcdef");
@@ -29,7 +32,7 @@ describe("walkStoreDir", () => {
     await writeFile(join(dir, "tiny"), "abc");
     await writeFile(join(dir, "sub", "deeper", "c.pcap"), "abcdefgh");
     const out = emptyListing();
-    await walkStoreDir(dir, 0, out, new Set());
+    await walkStoreDir(dir, 0, out, new Set(), sync);
     expect(out.dirs).toEqual([
       { path: dir, depth: 0 },
       { path: join(dir, "sub"), depth: 1 },
@@ -49,11 +52,11 @@ describe("walkStoreDir", () => {
     await writeFile(join(dir, "ring", "a.pcap"), "abcd");
     await symlink(join(dir, "ring"), join(dir, "ring", "loop"));
     const out = emptyListing();
-    await walkStoreDir(dir, 0, out, new Set());
+    await walkStoreDir(dir, 0, out, new Set(), sync);
     expect(out.files.map((f) => f.path)).toEqual([join(dir, "ring", "a.pcap")]);
 
     const deep = emptyListing();
-    await walkStoreDir(join(dir, "ring"), MAX_STORE_DEPTH, deep, new Set());
+    await walkStoreDir(join(dir, "ring"), MAX_STORE_DEPTH, deep, new Set(), sync);
     expect(deep.dirs).toEqual([{ path: join(dir, "ring"), depth: MAX_STORE_DEPTH }]);
   });
 
@@ -61,26 +64,29 @@ describe("walkStoreDir", () => {
     const file = join(dir, "plain");
     await writeFile(file, "x");
     const out = emptyListing();
-    await walkStoreDir(file, 0, out, new Set());
-    await walkStoreDir(join(dir, "gone"), 0, out, new Set());
+    await walkStoreDir(file, 0, out, new Set(), sync);
+    await walkStoreDir(join(dir, "gone"), 0, out, new Set(), sync);
     expect(out).toEqual({ dirs: [], files: [], skipped: [{ path: file, reason: "not a directory" }] });
   });
 });
 
-describe("probeCaptureFile", () => {
+describe.each([
+  ["through the thread pool", {}],
+  ["with synchronous calls", { syncReads: true }],
+])("probeCaptureFile %s", (_flavour, options) => {
   it("reads the header and first packet, and resolves undefined for what is no capture (any more)", async () => {
     const path = join(dir, "a.pcap");
     await writeFile(path, classicFixture(samplePackets(2, { startSec: 1_700_000_000 })));
     await writeFile(join(dir, "notes"), "not a capture");
     await mkdir(join(dir, "sub"));
-    expect(await probeCaptureFile(path)).toMatchObject({
+    expect(await probeCaptureFile(path, options)).toMatchObject({
       path,
       format: "pcap",
       first: { sec: 1_700_000_000 },
     });
-    expect(await probeCaptureFile(join(dir, "notes"))).toBeUndefined();
-    expect(await probeCaptureFile(join(dir, "sub"))).toBeUndefined();
-    expect(await probeCaptureFile(join(dir, "gone.pcap"))).toBeUndefined();
+    expect(await probeCaptureFile(join(dir, "notes"), options)).toBeUndefined();
+    expect(await probeCaptureFile(join(dir, "sub"), options)).toBeUndefined();
+    expect(await probeCaptureFile(join(dir, "gone.pcap"), options)).toBeUndefined();
   });
 });
 

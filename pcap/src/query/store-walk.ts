@@ -4,6 +4,7 @@
  * `scanStores` walks every store with it once; the agent's live catalogue walks with it on each
  * rescan and when a watched directory gains a subdirectory.
  */
+import { type BigIntStats, readdirSync, statSync } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { SkippedFile } from "./catalogue.js";
@@ -45,22 +46,24 @@ export interface StoreListing {
  * Adds the files and directories below `dir` (at level `depth`) to `out`; never rejects. `seen`
  * holds the device:inode of directories visited, so symlinked directories are followed once
  * (loops end). A directory gone before it is listed is passed over: a ring deleting its oldest
- * files leaves nothing to slice there.
+ * files leaves nothing to slice there. With `sync` the system calls are made on the calling
+ * thread (CLIs: a round trip through the thread pool per file costs more than the call).
  */
 export async function walkStoreDir(
   dir: string,
   depth: number,
   out: StoreListing,
   seen: Set<string>,
+  sync = false,
 ): Promise<void> {
-  const st = await stat(dir, { bigint: true }).catch(() => undefined);
+  const st = await statOf(dir, sync);
   if (st === undefined) return;
   const key = `${st.dev}:${st.ino}`;
   if (seen.has(key)) return;
   seen.add(key);
   let names: string[];
   try {
-    names = await readdir(dir);
+    names = sync ? readdirSync(dir) : await readdir(dir);
   } catch (error) {
     out.skipped.push({ path: dir, reason: reasonOf(error) });
     return;
@@ -69,11 +72,11 @@ export async function walkStoreDir(
   names.sort();
   for (const name of names) {
     const path = join(dir, name);
-    const entry = await stat(path, { bigint: true }).catch(() => undefined);
+    const entry = await statOf(path, sync);
     // Gone meanwhile (a ring deleting its oldest file) or a dangling link: nothing to slice.
     if (entry === undefined) continue;
     if (entry.isDirectory()) {
-      if (depth < MAX_STORE_DEPTH) await walkStoreDir(path, depth + 1, out, seen);
+      if (depth < MAX_STORE_DEPTH) await walkStoreDir(path, depth + 1, out, seen, sync);
     } else if (entry.isFile() && entry.size >= 4n) {
       out.files.push({
         path,
@@ -83,5 +86,15 @@ export async function walkStoreDir(
         dev: entry.dev,
       });
     }
+  }
+}
+
+/** `stat` of `path`, undefined when it fails (gone, dangling link, no permission). */
+async function statOf(path: string, sync: boolean): Promise<BigIntStats | undefined> {
+  if (!sync) return stat(path, { bigint: true }).catch(() => undefined);
+  try {
+    return statSync(path, { bigint: true });
+  } catch {
+    return undefined;
   }
 }

@@ -2,7 +2,8 @@
  * `syncReads`: synchronous reads, and with them the candidate fast path for classic pcap files
  * (CandidateReads), must give byte for byte the slices the thread-pool reads give, with and
  * without indexes, in every classic variant; including records longer than the read-ahead,
- * batches larger than the batch buffer and the unindexed tail of a grown file.
+ * batches larger than the batch buffer, the unindexed tail of a grown file, and files open at
+ * once that hand their batch buffers on (BatchBuffers).
  */
 import { createHash } from "node:crypto";
 import { appendFile, mkdir, writeFile } from "node:fs/promises";
@@ -128,5 +129,33 @@ describe("syncReads", () => {
     expect(digest(await slice(files, { filter: sparse, ...window, stateDir: state, syncReads: true }))).toBe(
       digest(expected),
     );
+  });
+
+  it("reuses a finished file's batch buffer while other files are still being merged", async () => {
+    const store = join(dir.path, "overlap");
+    const state = join(dir.path, "overlap-state");
+    await mkdir(store);
+    // A long file, a short one inside it that ends first, and one starting after the short one
+    // ended while the long one is still open: the third takes the buffer the second gave back.
+    const specs: [string, number, number, number][] = [
+      ["a-long.pcap", 11, 4000, START],
+      ["b-short.pcap", 12, 600, START + 2],
+      ["c-later.pcap", 13, 1200, START + 8],
+    ];
+    const all: FixturePacket[] = [];
+    for (const [name, seed, count, sec] of specs) {
+      const packets = traffic(seed, count, sec);
+      all.push(...packets);
+      await writeFile(join(store, name), classicFixture(packets, { variant: "usec-le" }));
+    }
+    const { files } = await scanStores([store]);
+    await indexStores({ files, stateDir: state });
+    const host = someHost(all);
+    for (const filter of [`host ${host}`, "udp", `host ${host} or port 443`]) {
+      const reference = await slice(files, { filter });
+      expect(reference.length, filter).toBeGreaterThan(24);
+      const synchronous = await slice(files, { filter, stateDir: state, syncReads: true });
+      expect(digest(synchronous), filter).toBe(digest(reference));
+    }
   });
 });
