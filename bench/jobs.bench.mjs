@@ -29,6 +29,9 @@ const RING_FILES = Number(process.env.BENCH_JOBS_RING_FILES ?? 14);
 const FILE_MIB = Number(process.env.BENCH_JOBS_FILE_MIB ?? 128);
 const WINDOW_FILES = Math.min(8, RING_FILES);
 const RUNS = Number(process.env.BENCH_JOBS_RUNS ?? 5);
+// A probe for profiling: only the broad query (BENCH_JOBS_ONLY=broad), the collector writing a CPU
+// profile into BENCH_JOBS_PROFILE; its section is not a result.
+const ONLY = process.env.BENCH_JOBS_ONLY ?? "";
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const fmt = (n, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : "–");
 const mb = (bytes) => bytes / 1e6;
@@ -74,10 +77,20 @@ async function stopProcess(proc) {
   if ((await Promise.race([exited, sleep(20_000).then(() => "timeout")])) === "timeout") proc.kill("SIGKILL");
 }
 
+/** fetch, once more when a kept-alive connection was closed under the request. */
+async function fetchRetry(url, init) {
+  try {
+    return await fetch(url, init);
+  } catch (error) {
+    if (error.cause?.code !== "UND_ERR_SOCKET") throw error;
+    return fetch(url, init);
+  }
+}
+
 /** The collector's HTTP API with an admin token. */
 function client(http, token) {
   return async (path, init = {}) => {
-    const response = await fetch(`${http}/api/v1${path}`, {
+    const response = await fetchRetry(`${http}/api/v1${path}`, {
       ...init,
       headers: {
         authorization: `Bearer ${token}`,
@@ -104,7 +117,7 @@ async function runJob(api, http, token, spec, onTick = () => undefined, saveTo =
   }
   const t1 = performance.now();
   if (job.status !== "complete") throw new Error(`job ${id} ended ${job.status}: ${job.error_message}`);
-  const response = await fetch(`${http}/api/v1/jobs/${id}/pcap`, {
+  const response = await fetchRetry(`${http}/api/v1/jobs/${id}/pcap`, {
     headers: { authorization: `Bearer ${token}` },
   });
   const hash = createHash("sha256");
@@ -151,7 +164,12 @@ function manualScript(files, filter, outDir, window) {
 export default async function jobsBench({ log }) {
   const rings = [];
   for (let i = 0; i < 3; i++) {
-    rings.push(await ensureRing({ files: RING_FILES, fileBytes: FILE_MIB * 2 ** 20, seed: DEFAULT_RING.seed + 250 * (i + 1) * 20 }, log));
+    rings.push(
+      await ensureRing(
+        { files: RING_FILES, fileBytes: FILE_MIB * 2 ** 20, seed: DEFAULT_RING.seed + 250 * (i + 1) * 20 },
+        log,
+      ),
+    );
     log(`ring ${i + 1}: ${rings[i].files.length} files, ${fmt(mb(rings[i].bytes) / 1000)} GB`);
   }
   const work = join(BENCH_DIR, "jobs");
@@ -187,14 +205,19 @@ export default async function jobsBench({ log }) {
     REDIS_URL: "",
   };
   const processes = [];
+  const tails = [];
   try {
+    const profile = process.env.BENCH_JOBS_PROFILE
+      ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_JOBS_PROFILE]
+      : [];
     const collector = await startProcess(
-      [COLLECTOR_BIN, "run", "--config", configFile],
+      [...profile, COLLECTOR_BIN, "run", "--config", configFile],
       env,
       /Dashboard: (http:\/\/\S+?)\/?\n[\s\S]*gRPC: (\S+)\n/,
       "collector",
     );
     processes.push(collector.proc);
+    tails.push(["collector", collector.tail]);
     const [, http, grpc] = collector.match;
     for (const [i, ring] of rings.entries()) {
       const config = join(work, `agent-${i}.yaml`);
@@ -218,6 +241,7 @@ export default async function jobsBench({ log }) {
         `agent ${i + 1}`,
       );
       processes.push(agent.proc);
+      tails.push([`agent ${i + 1}`, agent.tail]);
     }
     const login = await fetch(`${http}/api/v1/login`, {
       method: "POST",
@@ -282,6 +306,21 @@ export default async function jobsBench({ log }) {
       return { ours, theirs, last };
     };
 
+    if (ONLY === "broad") {
+      const cpuOf = (pid) => {
+        const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+        return (Number(fields[11]) + Number(fields[12])) / 100;
+      };
+      const before = processes.map((p) => cpuOf(p.pid));
+      const probe = await timed("broad", { ...window, sensors }, "", RUNS);
+      const used = processes.map((p, i) => fmt(cpuOf(p.pid) - before[i], 1));
+      log(`CPU s (collector, agents) over the probe: ${used.join(", ")}`);
+      const o = probe.ours.map(
+        (r) =>
+          `${fmt(r.total, 2)} s: tasks ${fmt(mb(r.taskBytes / r.taskSeconds), 0)} MB/s, until done ${fmt(r.untilDone, 2)} s, download ${fmt(r.download, 2)} s`,
+      );
+      return `## probe\n\n${o.join("\n")}`;
+    }
     const selective = await timed(
       "selective",
       { ...window, src_ip: rings[0].host, sensors },
@@ -346,6 +385,9 @@ export default async function jobsBench({ log }) {
       `- Broad query at least 300 MB/s aggregate: **${broadRate >= 300e6 ? "met" : "not met"}** (tasks ${fmt(mb(broadRate), 0)} MB/s; end to end including merge and download ${fmt(mb(broadE2e), 0)} MB/s).`,
       `- Collector RSS under 250 MB while a 5 GB result streams in and out: **${peak < 250e6 && big.bytes >= 4.5e9 ? "met" : "not met"}** (peak ${fmt(peak / 1e6, 0)} MB, result ${fmt(mb(big.bytes) / 1000, 2)} GB).`,
     ].join("\n");
+  } catch (error) {
+    const said = tails.map(([name, tail]) => `--- ${name}:\n${tail().slice(-4000)}`).join("\n");
+    throw new Error(`${error.message}\n${said}`, { cause: error });
   } finally {
     for (const proc of processes.reverse()) await stopProcess(proc);
     if (admin !== undefined) {

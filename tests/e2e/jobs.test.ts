@@ -124,8 +124,10 @@ describe.each(backends)(
       if (backend.name === "postgres") scratch = await backend.create();
       const traffic = { start: { sec: START_SEC, nsec: 0 }, ratePps: 2000 };
       rings = {
+        // Sensor A's ring is longer: the cancel test asks for all of it, more than the HTTP/2
+        // window and the agent's read-ahead hold in flight, so the agent is still reading.
         a: await writeRing(join(work, "ring-a"), {
-          files: 3,
+          files: 8,
           fileBytes: 3 * 1024 * 1024,
           traffic: { ...traffic, seed: 31 },
         }),
@@ -330,7 +332,11 @@ describe.each(backends)(
 
     it("cancels a running job and the agent stops reading", async () => {
       const base = relay.holdAfter(HOLD_BYTES);
-      const id = await submit({ ...WINDOW, sensors: ["sensor-a"] });
+      const id = await submit({
+        start_time: iso(START_SEC),
+        end_time: iso(START_SEC + 60),
+        sensors: ["sensor-a"],
+      });
       await until("sensor A's stream held mid-way", async () =>
         relay.downstreamBytes() >= base + HOLD_BYTES && (await job(id)).tasks[0]?.status === "running"
           ? true
@@ -346,7 +352,11 @@ describe.each(backends)(
         )
           ? true
           : undefined,
-      );
+      ).catch((error: unknown) => {
+        throw new Error(
+          `${(error as Error).message}; the agent said:\n${agentA.output().slice(before).slice(-3000)}`,
+        );
+      });
       relay.resume();
       expect((await api(`/jobs/${id}`, { method: "DELETE" })).status).toBe(409);
       expect((await job(id)).tasks[0]?.status).toBe("cancelled");

@@ -11,7 +11,7 @@ import { mergeCaptures } from "@pcapfleet/pcap";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { Db } from "../db/index.js";
 import { createAnalyser } from "./analysis/analyser.js";
-import { HashingFile } from "./hashing-file.js";
+import { HashingWriteStream, syncFile } from "./hashing-file.js";
 import type { JobRow, TaskRow } from "./job-store.js";
 import { jobDir, resultFile, taskFile } from "./result-paths.js";
 import { windowNs } from "./task-runner.js";
@@ -67,9 +67,10 @@ export async function mergeJob(
   });
   const temp = `${jobDir(deps.dataDir, job.id)}/result.partial`;
   await mkdir(jobDir(deps.dataDir, job.id), { recursive: true });
-  const out = await HashingFile.open(temp, false);
+  const out = new HashingWriteStream(temp);
   let merged: Awaited<ReturnType<typeof mergeCaptures>>;
   try {
+    // The merge ends the stream when it is done (or failed).
     merged = await mergeCaptures(
       inputs.map((t) => taskFile(deps.dataDir, job.id, t.id)),
       out,
@@ -79,9 +80,9 @@ export async function mergeJob(
         onPacket: (rec) => analyser.observe(rec),
       },
     );
-    await out.close();
+    await syncFile(temp);
   } catch (error) {
-    await out.abandon();
+    out.destroy();
     await rm(temp, { force: true });
     throw error;
   }

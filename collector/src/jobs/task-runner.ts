@@ -147,9 +147,11 @@ export async function runTask(
             `stream out of order: chunk at ${chunk.offset}, expected ${expectedOffset}`,
           );
         }
+        // A view of the message grpc-js decoded: each message has its own bytes (never reused),
+        // so the file keeps the view until written, without a copy. The SHA-256 check at the end
+        // would catch it if that ever changed.
         const data = Buffer.from(chunk.data.buffer, chunk.data.byteOffset, chunk.data.byteLength);
-        // The chunk is a view of grpc-js's frame buffer; the file keeps its own copy until written.
-        file.write(Buffer.from(data));
+        file.write(data);
         expectedOffset += BigInt(data.length);
         progress.received = file.size;
         if (file.full) await file.drain();
