@@ -2,6 +2,7 @@ import { type ConfigSources, type EnvBinding, hostPort, loadConfig } from "@pcap
 import { z } from "zod";
 import { authConfigSchema } from "./auth/config.js";
 import { jobsConfigSchema } from "./jobs/config.js";
+import { networkConfigSchema } from "./network/config.js";
 import { partitionConfigSchema } from "./partitions/config.js";
 import { sensorThresholdsSchema } from "./sensors/thresholds.js";
 
@@ -40,6 +41,8 @@ export const collectorConfigSchema = z
     partitions: partitionConfigSchema.prefault({}),
     /** The job engine: concurrency, leases, retries, result size and retention. */
     jobs: jobsConfigSchema.prefault({}),
+    /** The network map: rollups and learner schedule, learning rule, lookup cache. */
+    network: networkConfigSchema.prefault({}),
   })
   .strict();
 

@@ -10,6 +10,13 @@ import { createAgentClients, createJobRoutes, ownJobRule } from "../jobs/index.j
 import { migrateJobs } from "../jobs/testing.js";
 import { kvBackends } from "../kv/testing.js";
 import { createLogRing } from "../logs/log-ring.js";
+import {
+  createLookupCache,
+  createNetworkRoutes,
+  type LocationLookup,
+  networkPermissions,
+} from "../network/index.js";
+import { migrateNetwork } from "../network/testing.js";
 import { createCollectorRoutes } from "../routes/index.js";
 import { migrateCore } from "../sensors/testing.js";
 import { hasRole, type Role, roles } from "../users/types.js";
@@ -61,6 +68,18 @@ const mountedModulePaths = [
   "GET /jobs/{id}/pcap",
   "GET /jobs/{id}/tasks/{task}/pcap",
   "DELETE /jobs/{id}",
+  "GET /network/locations",
+  "GET /network/traffic",
+  "GET /network/subnets",
+  "GET /network/lookup",
+  "GET /network/analytics/top-subnets",
+  "GET /network/analytics/traffic-over-time",
+  "POST /network/locations",
+  "PATCH /network/locations/{name}",
+  "DELETE /network/locations/{name}",
+  "POST /network/subnets",
+  "DELETE /network/subnets",
+  "POST /network/locations/clear-cache",
 ];
 
 describe.each(combos)("http app on $name", ({ db, kv }) => {
@@ -69,11 +88,20 @@ describe.each(combos)("http app on $name", ({ db, kv }) => {
   let app: OpenAPIHono<AppEnv>;
   const timings: RequestTiming[] = [];
   const clients = createAgentClients();
+  let lookup: LocationLookup;
   beforeAll(async () => {
     h = await createHarness(db, kv);
     // The sensor and system modules read the tables of migration 001.
     await migrateCore(h.scratch.db);
     await migrateJobs(h.scratch.db);
+    await migrateNetwork(h.scratch.db);
+    lookup = await createLookupCache({
+      db: h.scratch.db,
+      kv: h.kvScratch.kv,
+      log: silentLogger(),
+      ttlMs: 60_000,
+      maxEntries: 1000,
+    });
     for (const role of roles) await h.addUser(`${role}-user`, role);
     app = createApp({
       log: silentLogger(),
@@ -100,12 +128,14 @@ describe.each(combos)("http app on $name", ({ db, kv }) => {
           log: silentLogger(),
           wake: () => undefined,
         }),
+        createNetworkRoutes({ db: h.scratch.db, lookup, audit: createAuditLog(h.scratch.db) }),
       ],
       rules: { "own-job": ownJobRule(h.scratch.db) },
     });
   });
   afterAll(async () => {
     clients.close();
+    await lookup?.close();
     await h.close();
   });
 
@@ -134,6 +164,8 @@ describe.each(combos)("http app on $name", ({ db, kv }) => {
       const pattern = toPattern(route.path);
       const entry =
         permissionTable.find((e) => e.method === route.method && e.path === pattern) ??
+        // Entries the network module declares itself (paths relative to /api/v1).
+        networkPermissions.find((e) => e.method === route.method && `/api/v1${e.path}` === pattern) ??
         (pattern === "/api/v1/ping" || pattern === "/api/v1/jobs/{id}/tasks/{task}/pcap"
           ? { access: "analyst" as const }
           : undefined);

@@ -1,12 +1,13 @@
 /**
  * Which sensors a job asks, and why each (stored with its task, shown to the user): the sensors
  * it names; the sensors of the locations it names; with neither, the sensors of the locations
- * the subnet map says see the job's addresses (longest prefix wins per address; a network
- * address also reaches its smaller subnets' locations); and when the
- * map knows none of them, every sensor.
+ * the subnet map places the job's addresses at (manual entries first, then the longest prefix,
+ * per address; a network address also reaches its smaller subnets' locations); and when the
+ * map knows none of them (or none of its locations has a sensor), every sensor.
  */
 import { AppError, ErrorCode } from "@pcapfleet/core";
 import type { Queryable } from "../db/index.js";
+import { lookupAddresses } from "../network/lookup.js";
 import type { JobSpec } from "./types.js";
 
 /** A chosen sensor and the reason. */
@@ -64,41 +65,33 @@ export async function resolveTargets(db: Queryable, spec: JobSpec): Promise<Targ
   return [...targets].map(([sensor, routedBy]) => ({ sensor, routedBy }));
 }
 
-/** The job's addresses through the subnet map, else every sensor. */
+/**
+ * The job's addresses through the subnet map (`network/lookup.ts`: manual entries first, then
+ * the longest prefix; a network also reaches the entries inside it), else every sensor.
+ */
 async function routeBySubnets(db: Queryable, spec: JobSpec): Promise<Target[]> {
   const addresses = [spec.src_ip, spec.dst_ip].filter((a): a is string => a !== undefined);
   if (addresses.length > 0) {
-    // Per address, the most specific prefixes the map holds (several locations may see one).
-    const { rows } = await db.query<{ sensor: string; address: string; prefix: string; location: string }>(
-      `WITH addr AS (SELECT DISTINCT unnest($1::text[]) AS address),
-       containing AS (
-         SELECT a.address, m.prefix, m.location, masklen(m.prefix) AS bits,
-                max(masklen(m.prefix)) OVER (PARTITION BY a.address) AS best
-         FROM addr a JOIN subnet_location_map m ON m.prefix >>= a.address::inet
-       ),
-       matched AS (
-         SELECT address, prefix, location FROM containing WHERE bits = best
-         UNION
-         -- A job asking for a whole network also reaches the locations of its smaller subnets.
-         SELECT a.address, m.prefix, m.location
-         FROM addr a JOIN subnet_location_map m ON m.prefix << a.address::inet
-       )
-       SELECT s.name AS sensor, b.address, b.prefix::text AS prefix, b.location
-       FROM matched b JOIN sensors s ON s.location = b.location
-       ORDER BY s.name, b.address`,
-      [addresses],
-    );
-    if (rows.length > 0) {
-      const out = new Map<string, string>();
-      for (const row of rows) {
-        if (!out.has(row.sensor)) {
-          out.set(
-            row.sensor,
-            `subnet map: ${row.address} is in ${row.prefix}, seen at location ${row.location}`,
-          );
-        }
+    // One reason per location: the first match (by address, then prefix) that reached it.
+    const reasons = new Map<string, string>();
+    for (const [address, result] of await lookupAddresses(db, addresses)) {
+      for (const match of [...result.matches, ...result.within]) {
+        if (reasons.has(match.location)) continue;
+        reasons.set(
+          match.location,
+          `subnet map: ${address} ${result.matches.includes(match) ? "is in" : "contains"} ${match.prefix} ` +
+            `(${match.source}), seen at location ${match.location}`,
+        );
       }
-      return [...out].map(([sensor, routedBy]) => ({ sensor, routedBy }));
+    }
+    if (reasons.size > 0) {
+      const { rows } = await db.query<{ name: string; location: string }>(
+        "SELECT name, location FROM sensors WHERE location = ANY ($1::text[]) ORDER BY name",
+        [[...reasons.keys()]],
+      );
+      if (rows.length > 0) {
+        return rows.map((row) => ({ sensor: row.name, routedBy: reasons.get(row.location) ?? "" }));
+      }
     }
   }
   const { rows } = await db.query<{ name: string }>(`SELECT name FROM sensors ORDER BY name`);

@@ -32,6 +32,7 @@ import {
 import { openKv } from "../kv/index.js";
 import type { LogRing } from "../logs/log-ring.js";
 import { createMetrics, jobsByStateQuery, sensorsByStatusQuery } from "../metrics/metrics.js";
+import { startNetwork } from "../network/index.js";
 import { createPartitionManager, partitionedTablesFrom } from "../partitions/index.js";
 import { createRealtimeHub } from "../realtime/hub.js";
 import { createRealtimeRoute, createWebSocketServer } from "../realtime/ws-route.js";
@@ -158,6 +159,17 @@ export async function startCollector(
     retention.start();
     stops.push(() => retention.stop());
 
+    // The network map: lookup cache, rollups of subnet traffic and the learner.
+    const network = await startNetwork({
+      db,
+      kv,
+      log: log.child({ part: "network" }),
+      audit,
+      config: config.network,
+      retentionDays: config.partitions.retentionDays.subnetTraffic,
+    });
+    stops.push(() => network.stop());
+
     const hub = await createRealtimeHub({ kv, log: log.child({ part: "realtime" }) });
     stops.push(() => hub.close());
     const metrics = createMetrics({
@@ -193,6 +205,7 @@ export async function startCollector(
           log: log.child({ part: "jobs" }),
           wake: () => engine.wake(),
         }),
+        network.module,
       ],
       rules: { "own-job": ownJobRule(db) },
       onRequestTimed: (timing) =>
@@ -229,6 +242,10 @@ export async function startCollector(
           (server as { closeAllConnections?: () => void }).closeAllConnections?.();
         }),
     );
+    // Idle keep-alive connections stay open longer than a client's or proxy's own idle timeout
+    // (60 s is common), so the client, not the server, closes them: a server closing an idle
+    // connection just as a request arrives makes that request fail with "socket hang up".
+    (server as unknown as { keepAliveTimeout: number }).keepAliveTimeout = 65_000;
     const { port } = server.address() as AddressInfo;
     const host = config.httpListen.host.includes(":")
       ? `[${config.httpListen.host}]`
