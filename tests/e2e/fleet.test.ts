@@ -13,7 +13,7 @@ import { WebSocket } from "ws";
 import { type AgentProcess, startAgentProcess } from "../agent/agent-process.js";
 import { type RingFile, writeRing } from "../agent/ring.js";
 import { ensureBuilt } from "../slice/agent-bin.js";
-import { dbBackends, type ScratchDb } from "../support/backends.js";
+import { processBackends, type ScratchDb } from "../support/backends.js";
 import { type CollectorProcess, startCollectorProcess } from "../support/collector-process.js";
 import { until } from "../support/wait.js";
 
@@ -26,11 +26,7 @@ interface SensorRow {
   [key: string]: unknown;
 }
 
-const backends = dbBackends().map((backend) => ({
-  name: backend.name,
-  backend,
-  redisUrl: backend.name === "postgres" ? process.env["REDIS_URL"] || undefined : undefined,
-}));
+const backends = processBackends();
 
 describe.each(backends)("collector and agent processes on $name", ({ backend, redisUrl }) => {
   let work: string;

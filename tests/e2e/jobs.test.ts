@@ -14,7 +14,7 @@ import { type AgentProcess, startAgentProcess } from "../agent/agent-process.js"
 import { type RingFile, writeRing } from "../agent/ring.js";
 import { ensureBuilt } from "../slice/agent-bin.js";
 import { inWindow, line, Reference, readRecords } from "../slice/reference.js";
-import { dbBackends, type ScratchDb } from "../support/backends.js";
+import { processBackends, type ScratchDb } from "../support/backends.js";
 import { type CollectorProcess, startCollectorProcess } from "../support/collector-process.js";
 import { startTcpRelay, type TcpRelay } from "../support/tcp-relay.js";
 import { freePort, until } from "../support/wait.js";
@@ -42,11 +42,7 @@ interface Job {
   result: { sha256: string; bytes: number; packets: number } | null;
 }
 
-const backends = dbBackends().map((backend) => ({
-  name: backend.name,
-  backend,
-  redisUrl: backend.name === "postgres" ? process.env["REDIS_URL"] || undefined : undefined,
-}));
+const backends = processBackends();
 
 describe.each(backends)(
   "PCAP jobs across real processes on $name",

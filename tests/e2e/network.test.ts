@@ -15,7 +15,7 @@ import { parsePrefix } from "../../collector/src/network/cidr.js";
 import { type AgentProcess, startAgentProcess } from "../agent/agent-process.js";
 import { writeRing } from "../agent/ring.js";
 import { ensureBuilt } from "../slice/agent-bin.js";
-import { dbBackends, type ScratchDb } from "../support/backends.js";
+import { processBackends, type ScratchDb } from "../support/backends.js";
 import { type CollectorProcess, startCollectorProcess } from "../support/collector-process.js";
 import { freePort, until } from "../support/wait.js";
 
@@ -39,11 +39,7 @@ interface Match {
   source: string;
 }
 
-const backends = dbBackends().map((backend) => ({
-  name: backend.name,
-  backend,
-  redisUrl: backend.name === "postgres" ? process.env["REDIS_URL"] || undefined : undefined,
-}));
+const backends = processBackends();
 
 describe.each(backends)(
   "network map across real processes on $name",

@@ -17,6 +17,8 @@
  * can import only from inside its `src` (TypeScript project `rootDir`), so the collector's
  * suites use them there, and this module is the one entry point for everything under `tests/`.
  */
+import { dbBackends as allDbBackends, type DbBackend } from "../../collector/src/db/testing.js";
+
 export {
   type DbBackend,
   dbBackends,
@@ -24,3 +26,20 @@ export {
   silentLogger,
 } from "../../collector/src/db/testing.js";
 export { type KvBackend, kvBackends, type ScratchKv } from "../../collector/src/kv/testing.js";
+
+/** A backend for suites that start collector processes: the database, and Redis beside Postgres. */
+export interface ProcessBackend {
+  readonly name: DbBackend["name"];
+  readonly backend: DbBackend;
+  /** `REDIS_URL` on the Postgres run (when set); the embedded run keeps the in-process Kv. */
+  readonly redisUrl: string | undefined;
+}
+
+/** Embedded PGlite alone, then Postgres with Redis when `DATABASE_URL`/`REDIS_URL` are set. */
+export function processBackends(): ProcessBackend[] {
+  return allDbBackends().map((backend) => ({
+    name: backend.name,
+    backend,
+    redisUrl: backend.name === "postgres" ? process.env["REDIS_URL"] || undefined : undefined,
+  }));
+}
