@@ -105,6 +105,24 @@ describe("dashboard pages against a real collector", () => {
     expect(admin.problems()).toEqual([]);
   });
 
+  it("leaves a live page while its feed is still connecting without a browser error", async () => {
+    const { page } = admin;
+    // Leave the sensors page at growing delays after entering it, so some leaves fall between
+    // `new WebSocket` and its open event: the feed must then close cleanly once it opens.
+    for (let delay = 0; delay < 40; delay += 2) {
+      await page.evaluate(async (ms) => {
+        window.location.hash = "#/sensors";
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        window.location.hash = "#/preferences";
+      }, delay);
+    }
+    await page.evaluate(() => {
+      window.location.hash = "#/sensors";
+    });
+    await expect.poll(() => page.getByText("Updates: live").count()).toBe(1);
+    expect(admin.problems()).toEqual([]);
+  });
+
   it("saves preferences, applies theme, density and time zone, and uploads an avatar", async () => {
     const { page } = admin;
     await page.getByRole("link", { name: "admin (admin): preferences" }).click();

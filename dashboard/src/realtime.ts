@@ -83,6 +83,7 @@ export function openRealtimeFeed(options: RealtimeFeedOptions): RealtimeFeed {
       setState(FeedState.live);
     });
     ws.addEventListener("message", (event) => {
+      if (closed) return;
       try {
         options.onMessage(JSON.parse(String(event.data)) as RealtimeMessage);
       } catch {
@@ -102,11 +103,24 @@ export function openRealtimeFeed(options: RealtimeFeedOptions): RealtimeFeed {
     close() {
       closed = true;
       window.clearTimeout(timer);
-      socket?.close(1000, "page closed");
+      if (socket) closeWhenOpen(socket);
       socket = undefined;
       setState(FeedState.closed);
     },
   };
+}
+
+/**
+ * Closes `ws`; one still connecting is closed as soon as it opens, because closing it earlier
+ * makes the browser log "closed before the connection is established" when a page is left
+ * quickly (and the server then sees a broken upgrade instead of a clean close).
+ */
+function closeWhenOpen(ws: WebSocket): void {
+  if (ws.readyState === WebSocket.CONNECTING) {
+    ws.addEventListener("open", () => ws.close(1000, "page closed"), { once: true });
+  } else {
+    ws.close(1000, "page closed");
+  }
 }
 
 /**
