@@ -1,9 +1,8 @@
-import { Task, TaskStatus } from "@lit/task";
+import { Task } from "@lit/task";
 import { css, html, LitElement, nothing } from "lit";
 import { customElement, property, query, state } from "lit/decorators.js";
 import { type ApiClient, errorMessage } from "./api-client.js";
-import type { RealtimeMessage, SessionUser } from "./api-types.js";
-import { type Coalescer, createCoalescer } from "./coalesce.js";
+import type { SessionUser } from "./api-types.js";
 import { formatBytes, formatCount, formatPercent, formatTime } from "./format.js";
 import { saveDownload } from "./job-download.js";
 import {
@@ -18,9 +17,9 @@ import {
 } from "./job-format.js";
 import type { JobView, TaskView } from "./job-types.js";
 import { hashCell, jobStyles, progressBar } from "./job-ui.js";
+import { LiveFeed } from "./live-feed.js";
 import type { PfConfirmDialog } from "./pf-confirm-dialog.js";
 import { toast } from "./pf-toasts.js";
-import { FeedState, openSessionFeed, type RealtimeFeed } from "./realtime.js";
 import { pageStyles } from "./shared-styles.js";
 import "./pf-confirm-dialog.js";
 import "./pf-jobs-analysis.js";
@@ -87,9 +86,15 @@ export class PfJobsDetail extends LitElement {
   @query("pf-confirm-dialog")
   private accessor confirmDialog: PfConfirmDialog | null = null;
 
-  private feed: RealtimeFeed | undefined;
-  private updates: Coalescer | undefined;
-  private feedState: FeedState = FeedState.closed;
+  private readonly feed = new LiveFeed(this, {
+    api: () => this.api,
+    onMessage: (message) => {
+      if (message.type === "job.progress" && message.job_id === this.job?.id)
+        this.feed.refetch(message.job_id);
+    },
+    onResumed: () => this.feed.refetch(this.jobId),
+    coalesce: { delayMs: COALESCE_MS, flush: () => this.refresh() },
+  });
 
   private readonly load = new Task(this, {
     task: async ([api, id], { signal }) => {
@@ -100,44 +105,12 @@ export class PfJobsDetail extends LitElement {
       return job;
     },
     args: () => [this.api, this.jobId] as const,
-    onComplete: () => this.openFeed(),
+    onComplete: () => this.feed.open(),
   });
 
   constructor() {
     super();
     this.addEventListener("task-download", (event) => void this.downloadTask(event.detail.task));
-  }
-
-  override connectedCallback(): void {
-    super.connectedCallback();
-    if (this.load.status === TaskStatus.COMPLETE) this.openFeed();
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    this.feed?.close();
-    this.feed = undefined;
-    this.updates?.close();
-    this.updates = undefined;
-  }
-
-  private openFeed(): void {
-    const api = this.api;
-    if (api === undefined || this.feed !== undefined || !this.isConnected) return;
-    this.updates = createCoalescer(COALESCE_MS, () => this.refresh());
-    this.feed = openSessionFeed(api, {
-      onState: (next) => {
-        // Events sent while the socket was down are lost: after a reconnect, look again.
-        if (next === FeedState.live && this.feedState === FeedState.reconnecting)
-          this.updates?.add(this.jobId);
-        this.feedState = next;
-      },
-      onMessage: (message) => this.onLive(message),
-    });
-  }
-
-  private onLive(message: RealtimeMessage): void {
-    if (message.type === "job.progress" && message.job_id === this.job?.id) this.updates?.add(message.job_id);
   }
 
   private async refresh(): Promise<void> {

@@ -1,14 +1,14 @@
-import { Task, TaskStatus } from "@lit/task";
+import { Task } from "@lit/task";
 import { css, html, LitElement, nothing } from "lit";
 import { customElement, property, state } from "lit/decorators.js";
 import { type ApiClient, errorMessage } from "./api-client.js";
-import type { RealtimeMessage, SessionUser } from "./api-types.js";
-import { type Coalescer, createCoalescer } from "./coalesce.js";
+import type { SessionUser } from "./api-types.js";
+import { filterSelect } from "./filter-select.js";
 import { formatBytes, formatCount, formatTime } from "./format.js";
 import { canSubmit, formatWindow, isActive, shortId, tasksDone } from "./job-format.js";
 import { JOB_STATUSES, type JobPage, type JobView } from "./job-types.js";
 import { jobStyles, progressBar } from "./job-ui.js";
-import { FeedState, openSessionFeed, type RealtimeFeed } from "./realtime.js";
+import { LiveFeed } from "./live-feed.js";
 import { pageStyles } from "./shared-styles.js";
 
 /** How long job events are gathered before the jobs they name are fetched again. */
@@ -94,11 +94,17 @@ export class PfJobsPage extends LitElement {
   @state()
   private accessor moreError = "";
 
-  @state()
-  private accessor feedState: FeedState = FeedState.closed;
-
-  private feed: RealtimeFeed | undefined;
-  private updates: Coalescer | undefined;
+  private readonly feed = new LiveFeed(this, {
+    api: () => this.api,
+    onMessage: (message) => {
+      if (message.type === "job.progress") this.feed.refetch(message.job_id);
+    },
+    // Look again at the jobs that were still moving.
+    onResumed: () => {
+      for (const row of this.rows) if (isActive(row.status)) this.feed.refetch(row.id);
+    },
+    coalesce: { delayMs: COALESCE_MS, flush: (ids) => this.refresh(ids) },
+  });
 
   private readonly firstPage = new Task(this, {
     task: async ([api, status, owner], { signal }) => {
@@ -111,21 +117,8 @@ export class PfJobsPage extends LitElement {
     },
     args: () => [this.api, this.status, this.owner(), this.pageSize] as const,
     // The feed opens once a list loaded: the session is good then, and events have rows to update.
-    onComplete: () => this.openFeed(),
+    onComplete: () => this.feed.open(),
   });
-
-  override connectedCallback(): void {
-    super.connectedCallback();
-    if (this.firstPage.status === TaskStatus.COMPLETE) this.openFeed();
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    this.feed?.close();
-    this.feed = undefined;
-    this.updates?.close();
-    this.updates = undefined;
-  }
 
   /** Fetches the first page again. */
   reload(): void {
@@ -143,27 +136,6 @@ export class PfJobsPage extends LitElement {
     if (owner !== "") query.set("owner", owner);
     if (before !== null) query.set("before", before);
     return `/jobs?${query}`;
-  }
-
-  private openFeed(): void {
-    const api = this.api;
-    if (api === undefined || this.feed !== undefined || !this.isConnected) return;
-    this.updates = createCoalescer(COALESCE_MS, (ids) => this.refresh(ids));
-    this.feed = openSessionFeed(api, {
-      onState: (feedState) => {
-        // Events sent while the socket was down are lost: after a reconnect, look at the jobs
-        // that were still moving.
-        if (feedState === FeedState.live && this.feedState === FeedState.reconnecting) {
-          for (const row of this.rows) if (isActive(row.status)) this.updates?.add(row.id);
-        }
-        this.feedState = feedState;
-      },
-      onMessage: (message) => this.onLive(message),
-    });
-  }
-
-  private onLive(message: RealtimeMessage): void {
-    if (message.type === "job.progress") this.updates?.add(message.job_id);
   }
 
   /** Fetches the named jobs again and puts them in the list (new ones at the top). */
@@ -235,18 +207,15 @@ export class PfJobsPage extends LitElement {
 
   private renderToolbar(): unknown {
     return html`<div class="toolbar">
-      <label>
-        Status
-        <select
-          aria-label="Status filter"
-          @change=${(e: Event) => {
-            this.status = (e.target as HTMLSelectElement).value;
-          }}
-        >
-          <option value="" ?selected=${this.status === ""}>Any status</option>
-          ${JOB_STATUSES.map((s) => html`<option value=${s} ?selected=${s === this.status}>${s}</option>`)}
-        </select>
-      </label>
+      ${filterSelect({
+        label: "Status",
+        anyLabel: "Any status",
+        values: JOB_STATUSES,
+        value: this.status,
+        onChange: (value) => {
+          this.status = value;
+        },
+      })}
       <label class="check">
         <input
           type="checkbox"
@@ -258,7 +227,7 @@ export class PfJobsPage extends LitElement {
         Only my jobs
       </label>
       <button type="button" @click=${() => this.reload()}>Refresh</button>
-      <span class="live" role="status">Updates: ${this.feedState}</span>
+      <span class="live" role="status">Updates: ${this.feed.state}</span>
     </div>`;
   }
 

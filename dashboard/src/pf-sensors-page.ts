@@ -1,10 +1,12 @@
-import { Task, TaskStatus } from "@lit/task";
+import { Task } from "@lit/task";
 import { css, html, LitElement, nothing } from "lit";
 import { customElement, property, state } from "lit/decorators.js";
 import { type ApiClient, errorMessage } from "./api-client.js";
 import type { HealthSummary, Location, RealtimeMessage, SensorState, SensorSummary } from "./api-types.js";
+import { filterSelect } from "./filter-select.js";
 import { formatAge, formatBytes, formatDuration, formatHours, formatPercent, formatTime } from "./format.js";
-import { FeedState, openSessionFeed, type RealtimeFeed } from "./realtime.js";
+import { LiveFeed } from "./live-feed.js";
+import { FeedState } from "./realtime.js";
 import { pageStyles } from "./shared-styles.js";
 
 const STATES: readonly SensorState[] = ["online", "degraded", "offline"];
@@ -78,15 +80,15 @@ export class PfSensorsPage extends LitElement {
   private accessor live = new Map<string, LiveStatus>();
 
   @state()
-  private accessor feedState: FeedState = FeedState.closed;
-
-  @state()
   private accessor now = Date.now();
 
   @state()
   private accessor summaryRevision = 0;
 
-  private feed: RealtimeFeed | undefined;
+  private readonly feed = new LiveFeed(this, {
+    api: () => this.api,
+    onMessage: (message) => this.onLive(message),
+  });
   private ticker: number | undefined;
   private summaryTimer: number | undefined;
 
@@ -102,7 +104,7 @@ export class PfSensorsPage extends LitElement {
     },
     args: () => [this.api] as const,
     // The feed opens once the list loaded: the session is good then, and events have rows to update.
-    onComplete: () => this.openFeed(),
+    onComplete: () => this.feed.open(),
   });
 
   private readonly summary = new Task(this, {
@@ -118,33 +120,18 @@ export class PfSensorsPage extends LitElement {
     this.ticker = window.setInterval(() => {
       this.now = Date.now();
     }, TICK_MS);
-    // Moved in the DOM after a first load: the task will not run again on its own.
-    if (this.fleet.status === TaskStatus.COMPLETE) this.openFeed();
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     window.clearInterval(this.ticker);
     window.clearTimeout(this.summaryTimer);
-    this.feed?.close();
-    this.feed = undefined;
   }
 
   /** Fetches the list and the summary again. */
   reload(): void {
     void this.fleet.run();
     this.summaryRevision += 1;
-  }
-
-  private openFeed(): void {
-    const api = this.api;
-    if (api === undefined || this.feed !== undefined || !this.isConnected) return;
-    this.feed = openSessionFeed(api, {
-      onState: (feedState) => {
-        this.feedState = feedState;
-      },
-      onMessage: (message) => this.onLive(message),
-    });
   }
 
   private onLive(message: RealtimeMessage): void {
@@ -199,37 +186,29 @@ export class PfSensorsPage extends LitElement {
       .map((sensor) => this.current(sensor))
       .filter((sensor) => this.location === "" || sensor.location === this.location)
       .filter((sensor) => this.status === "" || sensor.status === this.status);
-    const feedLabel = this.feedState === FeedState.live ? "live" : this.feedState;
+    const feedLabel = this.feed.state === FeedState.live ? "live" : this.feed.state;
     return html`<section class="panel" aria-labelledby="page-title">
       <div class="toolbar">
-        <label>
-          Location
-          <select
-            aria-label="Location filter"
-            @change=${(e: Event) => {
-              this.location = (e.target as HTMLSelectElement).value;
-            }}
-          >
-            <option value="" ?selected=${this.location === ""}>All locations</option>
-            ${locations.map(
-              (l) => html`<option value=${l.name} ?selected=${l.name === this.location}>${l.name}</option>`,
-            )}
-          </select>
-        </label>
-        <label>
-          Status
-          <select
-            aria-label="Status filter"
-            @change=${(e: Event) => {
-              this.status = (e.target as HTMLSelectElement).value;
-            }}
-          >
-            <option value="" ?selected=${this.status === ""}>Any status</option>
-            ${STATES.map((s) => html`<option value=${s} ?selected=${s === this.status}>${s}</option>`)}
-          </select>
-        </label>
+        ${filterSelect({
+          label: "Location",
+          anyLabel: "All locations",
+          values: locations.map((l) => l.name),
+          value: this.location,
+          onChange: (value) => {
+            this.location = value;
+          },
+        })}
+        ${filterSelect({
+          label: "Status",
+          anyLabel: "Any status",
+          values: STATES,
+          value: this.status,
+          onChange: (value) => {
+            this.status = value;
+          },
+        })}
         <button type="button" @click=${() => this.reload()}>Refresh</button>
-        <span class="live" data-state=${this.feedState} role="status">Updates: ${feedLabel}</span>
+        <span class="live" data-state=${this.feed.state} role="status">Updates: ${feedLabel}</span>
       </div>
       ${
         rows.length === 0
