@@ -27,10 +27,14 @@ CREATE INDEX subnet_location_map_location_idx ON subnet_location_map (location);
 
 -- Hours of subnet_traffic written since the rollups last looked, one row per writing statement
 -- and hour (append-only: no unique key, so concurrent ingest statements never wait on each other).
--- The rollup job deletes the rows it sees and recomputes those hours from the raw table; a row
--- of a transaction still open is invisible to that delete and survives for the next run.
+-- The rollup job claims the rows it sees (a lease: `claim` names the run, `claimed_until` when
+-- another may take them over), recomputes those hours from the raw table and then deletes the
+-- rows of its claim; a row written meanwhile is unclaimed and stays for the next run, and a
+-- collector that died mid-run leaves rows whose lease runs out.
 CREATE TABLE subnet_traffic_dirty (
-  hour_start timestamptz NOT NULL
+  hour_start timestamptz NOT NULL,
+  claim text,
+  claimed_until timestamptz
 );
 
 -- Statement-level, with transition tables: one INSERT per ingest statement whatever its row

@@ -14,6 +14,7 @@ import "./pf-jobs-detail.js";
 import "./pf-jobs-new.js";
 import "./pf-jobs-page.js";
 import "./pf-login-page.js";
+import "./pf-network-page.js";
 import "./pf-preferences-page.js";
 import "./pf-sensor-detail.js";
 import "./pf-sensors-page.js";
@@ -296,6 +297,8 @@ export class PfApp extends LitElement {
           : html`<pf-sensor-detail .api=${api} .sensor=${rest[0]} .timeZone=${timeZone}></pf-sensor-detail>`;
       case Section.jobs:
         return this.renderJobs(rest[0] ?? "", timeZone);
+      case Section.network:
+        return html`<pf-network-page .api=${api} .user=${this.session?.user} .timeZone=${timeZone}></pf-network-page>`;
       case Section.admin:
         return html`<pf-admin-page
           .api=${api}
@@ -303,9 +306,6 @@ export class PfApp extends LitElement {
           .timeZone=${timeZone}
           .username=${this.session?.user.username ?? ""}
         ></pf-admin-page>`;
-      default:
-        return html`<h1>${SECTIONS[page].label}</h1>
-          <p class="summary">${SECTIONS[page].summary}</p>`;
     }
   }
 

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { dbBackends, type ScratchDb, silentLogger } from "../db/testing.js";
 import { networkConfigSchema } from "./config.js";
 import { createNetworkMaintainer, type NetworkMaintainer, networkLockKey } from "./maintainer.js";
-import { rollUpChunk } from "./rollup.js";
+import { claimHours } from "./rollup.js";
 import { addSensor, migrateNetwork, minutesOf, type TrafficRow, writeTraffic } from "./testing.js";
 
 const hourMs = 3_600_000;
@@ -203,10 +203,10 @@ describe.each(dbBackends())("network maintainer on $name", (backend) => {
   it("leaves an hour done earlier in the run to the next run, so a run ends under steady ingest", async () => {
     await writeTraffic(scratch.db, [row("s1", "a", "10.1.1.0/24", "src", 100, 2, at(0))]);
     const cutoff = new Date(H.getTime() - 86_400_000);
-    const chunk = await scratch.db.transaction((tx) => rollUpChunk(tx, cutoff, [at(0).toISOString()]));
+    const chunk = await scratch.db.transaction((tx) => claimHours(tx, cutoff, [at(0).toISOString()]));
     expect(chunk.hours).toEqual([]);
     expect(await q("SELECT count(*)::int AS n FROM subnet_traffic_dirty")).toEqual([{ n: 1 }]);
-    const next = await scratch.db.transaction((tx) => rollUpChunk(tx, cutoff));
+    const next = await scratch.db.transaction((tx) => claimHours(tx, cutoff));
     expect(next.hours).toEqual([at(0).toISOString()]);
   });
 
