@@ -3,6 +3,8 @@
  * "Contracts"). The PCAP engine is imported when the command runs, not when the program
  * starts, so `--help` and the other commands do not pay for loading it.
  */
+
+import { isAbsolute, join } from "node:path";
 import { type CliCommand, type CliIo, type CliValues, stringFlag } from "@pcapfleet/core/cli";
 import { AppError, ErrorCode } from "@pcapfleet/core/errors";
 
@@ -25,6 +27,9 @@ Options:
   --state DIR        index directory (default $PCAPFLEET_STATE_DIR or ${DEFAULT_STATE_DIR}); read only
   --max-bytes N      stop before the output exceeds N bytes
   --max-packets N    stop after N packets
+
+Filters compiled by libpcap are kept in $PCAPFLEET_CACHE_DIR/bpf (default
+$XDG_CACHE_HOME/pcapfleet or ~/.cache/pcapfleet; PCAPFLEET_CACHE_DIR= turns it off).
 `;
 
 /** The `slice` command. */
@@ -51,7 +56,9 @@ async function runSlice(values: CliValues, _positionals: string[], io: CliIo): P
   if (output === undefined || output === "") throw invalid("-w OUT is required (- for standard output)");
   const maxBytes = countFlag(values, "max-bytes");
   const maxPackets = countFlag(values, "max-packets");
-  const { compareInstant, parseInstant, scanStores, sliceStore } = await import("@pcapfleet/pcap/query");
+  const { compareInstant, createFilterCompiler, parseInstant, scanStores, sliceStore } = await import(
+    "@pcapfleet/pcap/query"
+  );
   const fromText = stringFlag(values, "from");
   const toText = stringFlag(values, "to");
   const from = fromText === undefined ? undefined : parseInstant(fromText, "--from");
@@ -68,6 +75,8 @@ async function runSlice(values: CliValues, _positionals: string[], io: CliIo): P
   if (!toStdout) await refuseStoreFile(output, catalogue.files);
   const stateDir = stringFlag(values, "state") ?? io.env["PCAPFLEET_STATE_DIR"] ?? DEFAULT_STATE_DIR;
   const filter = stringFlag(values, "filter");
+  // Programs kept on disk: a repeated query does not run tcpdump again (ADR 0012).
+  const filterCompiler = createFilterCompiler({ cacheDir: filterCacheDir(io.env) });
   const result = await sliceStore({
     files: catalogue.files,
     ...(from === undefined ? {} : { from }),
@@ -81,7 +90,8 @@ async function runSlice(values: CliValues, _positionals: string[], io: CliIo): P
     // A CLI process does nothing else meanwhile: synchronous reads cost it nothing and make
     // indexed selective slices (many small scattered reads) several times faster.
     syncReads: true,
-  });
+    filterCompiler,
+  }).finally(() => filterCompiler.close());
   const skipped = [...catalogue.skipped, ...result.skipped];
   for (const skip of skipped)
     io.stderr.write(`pcapfleet-agent slice: skipped ${skip.path}: ${skip.reason}\n`);
@@ -94,6 +104,20 @@ async function runSlice(values: CliValues, _positionals: string[], io: CliIo): P
   if (result.truncated) parts.push("truncated (cap reached)");
   io.stderr.write(`pcapfleet-agent slice: ${parts.join(", ")}\n`);
   return 0;
+}
+
+/**
+ * Where compiled filter programs are kept: `$PCAPFLEET_CACHE_DIR/bpf`, else the XDG cache
+ * directory's `pcapfleet/bpf`; "" (no disk cache) when PCAPFLEET_CACHE_DIR is set empty or no
+ * home is known.
+ */
+export function filterCacheDir(env: Readonly<Record<string, string | undefined>>): string {
+  const own = env["PCAPFLEET_CACHE_DIR"];
+  if (own !== undefined) return own === "" ? "" : join(own, "bpf");
+  const xdg = env["XDG_CACHE_HOME"];
+  if (xdg !== undefined && isAbsolute(xdg)) return join(xdg, "pcapfleet", "bpf");
+  const home = env["HOME"];
+  return home !== undefined && isAbsolute(home) ? join(home, ".cache", "pcapfleet", "bpf") : "";
 }
 
 /** The --store values; at least one. */

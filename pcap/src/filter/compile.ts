@@ -5,13 +5,14 @@
  * `tcpdump -r ring.pcap EXPR` applies: live Linux captures test VLAN tags through
  * ancillary loads, files test the bytes.
  */
-import { execFile, execFileSync } from "node:child_process";
+import type { ExecFileException } from "node:child_process";
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { endianness, tmpdir } from "node:os";
 import { join } from "node:path";
 import { AppError, ErrorCode } from "@pcapfleet/core/errors";
 import { FilterError, MAX_CAPLEN } from "../types.js";
 import { acceptAllProgram, type BpfProgram, parseBpfDump } from "./bpf.js";
+import { openProgramCache, type ProgramCache } from "./program-cache.js";
 
 /** Options of {@link createFilterCompiler}. */
 export interface FilterCompilerOptions {
@@ -23,6 +24,11 @@ export interface FilterCompilerOptions {
   readonly timeoutMs: number;
   /** Compiled programs kept in memory, least recently compiled dropped first. */
   readonly cacheSize: number;
+  /**
+   * Directory of programs kept on disk between processes (see program-cache.ts), or "" for none
+   * (the default). Entries are checked against the tcpdump binary and libpcap before use.
+   */
+  readonly cacheDir: string;
 }
 
 /**
@@ -50,7 +56,14 @@ const defaults: FilterCompilerOptions = {
   workDir: "",
   timeoutMs: 10_000,
   cacheSize: 1024,
+  cacheDir: "",
 };
+
+/**
+ * `node:child_process`, taken on the first run of tcpdump: a process whose programs all come
+ * from the disk cache never loads it (a few ms of a CLI's start-up, ADR 0012).
+ */
+const childProcess = () => process.getBuiltinModule("node:child_process");
 
 /** Creates a compiler that runs tcpdump; it touches the disk only on the first compile. */
 export function createFilterCompiler(options: Partial<FilterCompilerOptions> = {}): FilterCompiler {
@@ -60,6 +73,26 @@ export function createFilterCompiler(options: Partial<FilterCompilerOptions> = {
   const headers = new Map<string, string>();
   let dir = config.workDir;
   const ownsDir = dir === "";
+  const disk: ProgramCache | null =
+    config.cacheDir === "" ? null : openProgramCache(config.cacheDir, config.tcpdump);
+
+  /** The program stored on disk for `key`, when there is a valid one. */
+  const stored = (key: string): BpfProgram | undefined => {
+    const dump = disk?.get(key);
+    if (dump === undefined) return undefined;
+    try {
+      return remember(key, parseBpfDump(dump));
+    } catch {
+      return undefined;
+    }
+  };
+
+  /** A program tcpdump printed: kept in memory and on disk. */
+  const compiled = (key: string, dump: string): BpfProgram => {
+    const program = remember(key, parseBpfDump(dump));
+    disk?.put(key, dump);
+    return program;
+  };
 
   const remember = (key: string, program: BpfProgram): BpfProgram => {
     programs.set(key, program);
@@ -118,16 +151,18 @@ export function createFilterCompiler(options: Partial<FilterCompilerOptions> = {
       if (cached !== undefined) return cached;
       const inFlight = pending.get(key);
       if (inFlight !== undefined) return inFlight;
+      const fromDisk = stored(key);
+      if (fromDisk !== undefined) return fromDisk;
       const run = new Promise<BpfProgram>((resolve, reject) => {
         const args = argv(expression, format);
-        execFile(
+        childProcess().execFile(
           config.tcpdump,
           args,
           { timeout: config.timeoutMs, encoding: "utf8", maxBuffer: 64 << 20 },
-          (error, stdout, stderr) => {
+          (error: ExecFileException | null, stdout: string, stderr: string) => {
             if (error) return reject(toError(expression, error, stderr, config));
             try {
-              resolve(remember(key, parseBpfDump(stdout)));
+              resolve(compiled(key, stdout));
             } catch (parseError) {
               reject(AppError.from(parseError));
             }
@@ -142,16 +177,16 @@ export function createFilterCompiler(options: Partial<FilterCompilerOptions> = {
       const format = { linkType, snaplen, byteOrder };
       const { key, empty } = prepare(expression, format);
       if (empty) return acceptAllProgram(snaplen);
-      const cached = programs.get(key);
+      const cached = programs.get(key) ?? stored(key);
       if (cached !== undefined) return cached;
       try {
-        const stdout = execFileSync(config.tcpdump, argv(expression, format), {
+        const stdout = childProcess().execFileSync(config.tcpdump, argv(expression, format), {
           timeout: config.timeoutMs,
           encoding: "utf8",
           maxBuffer: 64 << 20,
           stdio: ["ignore", "pipe", "pipe"],
         });
-        return remember(key, parseBpfDump(stdout));
+        return compiled(key, stdout);
       } catch (error) {
         const stderr = (error as { stderr?: unknown }).stderr;
         throw toError(expression, error, typeof stderr === "string" ? stderr : "", config);

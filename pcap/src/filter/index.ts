@@ -31,3 +31,4 @@ export {
 } from "./create-filter.js";
 export { interpretFilter, runProgram } from "./interpreter.js";
 export { type FilterPredicate, filterSource, type JitOptions, jitFilter } from "./jit.js";
+export { cacheableExpression, openProgramCache, type ProgramCache, toolIdentity } from "./program-cache.js";

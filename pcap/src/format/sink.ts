@@ -9,11 +9,23 @@
  * since a Transform or PassThrough still holds the very Buffer after calling back).
  */
 import { once } from "node:events";
-import { WriteStream, write as writeFd } from "node:fs";
+import { write as writeFd } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
-import { Socket } from "node:net";
-import { Writable } from "node:stream";
+import type { Writable } from "node:stream";
 import { AppError, ErrorCode } from "@pcapfleet/core/errors";
+
+/**
+ * `node:net`, `node:stream` and `fs.WriteStream` (a getter that loads the streams), taken when a
+ * Writable is given: a CLI writing a file does not load them (start-up, ADR 0012), and whoever
+ * passes a Writable has loaded them.
+ */
+function streamClasses() {
+  return {
+    WriteStream: process.getBuiltinModule("node:fs").WriteStream,
+    Socket: process.getBuiltinModule("node:net").Socket,
+    Writable: process.getBuiltinModule("node:stream").Writable,
+  };
+}
 
 /** A destination for chunks of bytes. Implement it to send captures anywhere. */
 export interface ByteSink {
@@ -144,8 +156,8 @@ class StreamDestination implements ChunkDestination {
     this.stream = stream;
     this.end = end;
     this.reuses =
-      stream instanceof Socket ||
-      stream instanceof WriteStream ||
+      stream instanceof streamClasses().Socket ||
+      stream instanceof streamClasses().WriteStream ||
       stream === process.stdout ||
       stream === process.stderr;
     // Without a listener an 'error' (EPIPE on a closed pipe) would end the process.
@@ -299,6 +311,6 @@ export async function openDestination(
       });
     return new FileDestination(`fd ${target}`, writeAt, () => Promise.resolve());
   }
-  if (target instanceof Writable) return new StreamDestination(target, end);
+  if (target instanceof streamClasses().Writable) return new StreamDestination(target, end);
   return new SinkDestination(target);
 }

@@ -5,7 +5,6 @@
  * a missing, stale or damaged index reads as undefined, and damaged or stale files are deleted
  * so the next build writes a fresh one.
  */
-import { createHash, randomBytes } from "node:crypto";
 import { mkdir, readFile, realpath, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { AppError, ErrorCode } from "@pcapfleet/core/errors";
@@ -16,6 +15,7 @@ import { checkFreshness } from "./identity.js";
 import type { IndexHeader } from "./index-data.js";
 import { asyncIndexFs, type IndexFs, type RandomAccess } from "./index-fs.js";
 import { IndexView } from "./index-view.js";
+import { sha256Hex } from "./sha256.js";
 
 /** File name suffix of index files. */
 export const INDEX_SUFFIX = ".pfidx";
@@ -31,7 +31,7 @@ export async function indexPathFor(stateDir: string, capturePath: string): Promi
 
 /** The index file of the capture whose real path is `real`. */
 function indexFileName(stateDir: string, real: string): string {
-  const name = createHash("sha256").update(real).digest("hex");
+  const name = sha256Hex(real);
   return join(resolve(stateDir), `${name}${INDEX_SUFFIX}`);
 }
 
@@ -61,7 +61,7 @@ export async function saveIndex(stateDir: string, index: CaptureIndex): Promise<
   const state = await realpath(stateDir);
   assertOutside(state, capture);
   const target = await indexPathFor(state, capture);
-  const temp = `${target}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+  const temp = `${target}.${process.pid}.${process.getBuiltinModule("node:crypto").randomBytes(6).toString("hex")}.tmp`;
   try {
     await writeFile(temp, index.encode());
     await rename(temp, target);

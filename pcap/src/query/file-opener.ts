@@ -7,6 +7,7 @@
 
 import { statSync } from "node:fs";
 import { stat } from "node:fs/promises";
+import type { FilterCompiler } from "../filter/compile.js";
 import type { CaptureReader } from "../format/capture-reader.js";
 import { openCapture, openSource } from "../format/open.js";
 import { ALL_CANDIDATES, type Candidates } from "../index-file/candidates.js";
@@ -51,6 +52,8 @@ export interface OpenerSettings {
   readonly rules: OutputRules;
   /** Read captures with synchronous reads on the calling thread (see read-source.ts). */
   readonly syncReads: boolean;
+  /** Compiles the filter; undefined for the process-wide shared compiler. */
+  readonly filterCompiler?: FilterCompiler | undefined;
 }
 
 /** A file ready to merge, or why it was not opened (source null and skip null: nothing to read). */
@@ -72,7 +75,7 @@ export class FileOpener {
   /** An opener for one slice. */
   constructor(settings: OpenerSettings) {
     this.settings = settings;
-    this.filters = new FilterSet(settings.expression);
+    this.filters = new FilterSet(settings.expression, settings.filterCompiler);
     this.lookup = (linkType, snaplen, littleEndian) => {
       const compiled = this.filters.get({ linkType, snaplen, littleEndian });
       return compiled.ok ? compiled.test : compiled.error.message;

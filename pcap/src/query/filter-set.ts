@@ -6,7 +6,8 @@
  * every file of that format.
  */
 import type { BpfProgram } from "../filter/bpf.js";
-import { compileFilter, compileFilterSync } from "../filter/create-filter.js";
+import type { FilterCompiler } from "../filter/compile.js";
+import { sharedFilterCompiler } from "../filter/create-filter.js";
 import { type FilterPredicate, jitFilter } from "../filter/jit.js";
 import { FilterError, MAX_CAPLEN } from "../types.js";
 
@@ -46,11 +47,16 @@ export class FilterSet {
   /** True for an empty expression: every packet matches and no program runs. */
   readonly matchesAll: boolean;
   private readonly compiled = new Map<string, CompiledFilter>();
+  private readonly compiler: FilterCompiler;
 
-  /** A set for `expression`; call {@link FilterSet.prepare} before {@link FilterSet.get}. */
-  constructor(expression: string) {
+  /**
+   * A set for `expression`; call {@link FilterSet.prepare} before {@link FilterSet.get}.
+   * `compiler` runs libpcap (default: the process-wide {@link sharedFilterCompiler}).
+   */
+  constructor(expression: string, compiler?: FilterCompiler) {
     this.expression = expression;
     this.matchesAll = expression.trim() === "";
+    this.compiler = compiler ?? sharedFilterCompiler();
   }
 
   /**
@@ -67,7 +73,7 @@ export class FilterSet {
     await Promise.all(
       [...wanted].map(async ([name, key]) => {
         try {
-          const program = await compileFilter(
+          const program = await this.compiler.compile(
             this.expression,
             key.linkType,
             key.snaplen,
@@ -95,7 +101,7 @@ export class FilterSet {
     if (known !== undefined) return known;
     let result: CompiledFilter;
     try {
-      const program = compileFilterSync(
+      const program = this.compiler.compileSync(
         this.expression,
         key.linkType,
         key.snaplen,

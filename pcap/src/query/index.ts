@@ -2,6 +2,9 @@
  * Queries over a store of capture files: the catalogue of a store, index upkeep, and the slice
  * executor (time window + tcpdump filter → one merged capture, as mergecap + tcpdump would give).
  */
+
+// The CLI builds the slice's compiler (with a disk cache) from here, without loading the rest of the filters API.
+export { createFilterCompiler, type FilterCompiler } from "../filter/compile.js";
 export { type BatchSource, META_STRIDE } from "./batch-source.js";
 export {
   type CaptureFile,

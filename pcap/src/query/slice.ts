@@ -16,6 +16,7 @@
  * than a second thread wins; two CPU-bound threads there did not even get two cores' throughput.
  */
 import { AppError, ErrorCode } from "@pcapfleet/core/errors";
+import type { FilterCompiler } from "../filter/compile.js";
 import type { TieBreak } from "../merge/time-heap.js";
 import { planFilter } from "../plan/filter-terms.js";
 import type { CaptureFile, SkippedFile } from "./catalogue.js";
@@ -58,6 +59,11 @@ export interface SliceOptions {
    * for CLIs and batch work. Default false (reads on the libuv thread pool).
    */
   readonly syncReads?: boolean;
+  /**
+   * Compiles the filter with libpcap. Default: the process-wide shared compiler (programs kept
+   * in memory only); a CLI passes one with a disk cache (`createFilterCompiler({ cacheDir })`).
+   */
+  readonly filterCompiler?: FilterCompiler;
 }
 
 /** How far a slice got. */
@@ -116,6 +122,7 @@ export async function sliceStore(options: SliceOptions): Promise<SliceResult> {
     stateDir: options.stateDir,
     rules: outputRules(outputPlan),
     syncReads: options.syncReads ?? false,
+    filterCompiler: options.filterCompiler,
   });
   // Validates the expression even when no file is read: a bad filter is an error, not "no data".
   // libpcap compiles in a child process; the indexes are read meanwhile.
