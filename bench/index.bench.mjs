@@ -10,7 +10,7 @@ import { basename, join } from "node:path";
 import { compare, loadNote, outputDir, warmCache } from "./lib/measure.mjs";
 import { digestPcap } from "./lib/pcap-digest.mjs";
 import { BENCH_DIR, ensureRing } from "./lib/ring.mjs";
-import { AGENT, agentSlice, emptyStore, referenceDigest, tcpdumpPerFile } from "./lib/slice-tools.mjs";
+import { AGENT, AGENT_BIN, agentSlice, emptyStore, referenceDigest, tcpdumpPerFile } from "./lib/slice-tools.mjs";
 
 /** Timed runs per tool (after one warm-up); BENCH_RUNS overrides. */
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -49,8 +49,8 @@ export default async function indexBench({ log }) {
   const filter = `host ${ring.host} and tcp`;
   const indexEntry = (name, stateDir, store, before) => ({
     name,
-    command: process.execPath,
-    args: [AGENT, "index", "--store", store, "--state", stateDir],
+    command: AGENT_BIN,
+    args: ["index", "--store", store, "--state", stateDir],
     before,
   });
   const wipe = (path) => () => rmSync(path, { recursive: true, force: true });

@@ -14,8 +14,10 @@ import { digestPcap } from "./pcap-digest.mjs";
 import { BENCH_DIR } from "./ring.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-/** The agent's bin, run with the current Node. */
+/** The agent's launcher script, run with the current Node (daemons, profiling). */
 export const AGENT = join(root, "agent", "bin", "pcapfleet-agent.js");
+/** npm's bin of the agent (`npx pcapfleet-agent`, a global install): how users run the CLI. */
+export const AGENT_BIN = join(root, "agent", "bin", "pcapfleet-agent");
 /** The in-process slice timer (see slice-runner.mjs). */
 const RUNNER = join(root, "bench", "lib", "slice-runner.mjs");
 
@@ -35,9 +37,8 @@ export function windowArgs(window = {}) {
 export function agentSlice(name, { stores, filter, window, state, out }) {
   return {
     name,
-    command: process.execPath,
+    command: AGENT_BIN,
     args: [
-      AGENT,
       "slice",
       ...stores.flatMap((store) => ["--store", store]),
       ...(filter ? ["--filter", filter] : []),

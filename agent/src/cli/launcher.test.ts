@@ -131,3 +131,28 @@ describe("pcapfleet-agent bin", () => {
     expect(await ranWith()).toBe("bundle");
   });
 });
+
+describe("npm's bin (bin/pcapfleet-agent)", () => {
+  // The real bin and build, reached through the workspace's node_modules/.bin link as npx does.
+  // A NODE_EXTRA_CA_CERTS naming no file makes Node warn at start-up, which shows whether the
+  // variable reached the process: the offline commands must run without it, others keep it.
+  const npmBin = join(import.meta.dirname, "..", "..", "..", "node_modules", ".bin", "pcapfleet-agent");
+  const started = async (args: string[]) =>
+    run(npmBin, args, {
+      cwd: tmpdir(),
+      env: { ...process.env, PCAPFLEET_CACHE_DIR: "", NODE_EXTRA_CA_CERTS: "/nonexistent/ca.pem" },
+    });
+
+  it("runs the offline commands without NODE_EXTRA_CA_CERTS", async () => {
+    const out = await started(["index", "--help"]);
+    expect(out.stdout).toContain("index");
+    expect(out.stderr).not.toContain("extra certs");
+  });
+
+  it("keeps NODE_EXTRA_CA_CERTS for the other commands", async () => {
+    const out = await started(["--version"]);
+    expect(out.stdout).toMatch(/\d+\.\d+\.\d+/);
+    expect(out.stderr).toContain("extra certs");
+  });
+});
+
