@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run bench [-- WORD...]`: runs the benchmark modules in bench/ (sorted by name; with words,
-// only those whose file name contains one), each comparing pcapfleet with tcpdump/mergecap in the
+// only the module a word names exactly, else those whose file name contains it), each comparing pcapfleet with tcpdump/mergecap in the
 // same run. A module exports `default async function ({ log }) => string` (its Markdown section).
 // Each section is stored in .bench/results/<module>.md, and docs/BENCHMARKS.md is rebuilt from
 // every stored section of a module that still exists: running one benchmark keeps the others'
@@ -19,7 +19,10 @@ const all = existsSync(dir)
       .filter((name) => name.endsWith(".bench.mjs"))
       .sort()
   : [];
-const modules = all.filter((name) => only.length === 0 || only.some((word) => name.includes(word)));
+const base = (name) => name.replace(/\.bench\.mjs$/, "");
+// A word naming a module exactly picks that one alone (`slice` is not also `grpc-slice`).
+const picks = (word, name) => (all.some((n) => base(n) === word) ? base(name) === word : name.includes(word));
+const modules = all.filter((name) => only.length === 0 || only.some((word) => picks(word, name)));
 if (modules.length === 0) {
   console.error(
     all.length === 0
