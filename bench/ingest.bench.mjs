@@ -448,6 +448,14 @@ function report({ s0, s1, m0, m1, mem, loadAtStart, loadAtEnd, sim, rest }, log)
       "counters; every sixth of a sensor also 10 subnet-traffic rows. Machine: " +
       `${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, ${Math.round(totalmem() / 2 ** 30)} GiB, ` +
       `Node ${process.version}; load average ${loads(loadAtStart)} at start, ${loads(loadAtEnd)} at the end (1/5/15 min).`,
+    ...(Math.max(loadAtStart[0], loadAtEnd[0]) > cpus().length
+      ? [
+          "",
+          `**Loaded machine**: the 1-minute load average was above the ${cpus().length} cores, so other work ` +
+            "competed with the collector, Postgres and the simulator for CPU (compare the simulator's sent/s with " +
+            "the target); these figures say little about pcapfleet itself.",
+        ]
+      : []),
     "",
     "| acked heartbeats/s | sent/s | ack p50 | ack p99 | collector CPU | collector RSS (peak) | Postgres CPU | simulator CPU | target met |",
     "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
@@ -490,7 +498,10 @@ function report({ s0, s1, m0, m1, mem, loadAtStart, loadAtEnd, sim, rest }, log)
       "name (`limit` up to 5000, default 1000; `next_after` names the next page); the client asks for the " +
       `first page of ${REST_PAGE} sensors (${fmt(perSensor, 0)} B each). Postgres builds the page as one JSON ` +
       "text that the collector passes through, on the event loop that also acks heartbeats, from the pool " +
-      "the ingest writer uses.",
+      "the ingest writer uses. Pages are cached per query for at most 1 s from the query's start (ADR 0017), " +
+      `so at ${REST_RATE} requests/s about one request per second reads Postgres and the others wait for that ` +
+      "read or are served from memory; every request still goes through auth, validation and the event loop " +
+      "that acks heartbeats.",
   ].join("\n");
 }
 

@@ -70,40 +70,52 @@ const sensorName = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,252}$/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it rejects
 const controlChars = /[\u0000-\u001f\u007f]/;
 
-const storeStates: Record<number, StoreFacts["state"]> = {
+/** Store states by enum value (absent: "unspecified"). */
+export const storeStates: Record<number, StoreFacts["state"]> = {
   [StoreState.OK]: "ok",
   [StoreState.DEGRADED]: "degraded",
   [StoreState.UNREADABLE]: "unreadable",
   [StoreState.MISSING]: "missing",
 };
 
-const deviceStates: Record<number, string> = {
+/** Device states by enum value (absent: "unspecified"). */
+export const deviceStates: Record<number, string> = {
   [DeviceState.UP]: "up",
   [DeviceState.DOWN]: "down",
   [DeviceState.NOT_PRESENT]: "not_present",
 };
 
-function invalid(message: string): AppError {
+/** The `invalid_argument` error of a heartbeat the collector refuses. */
+export function invalid(message: string): AppError {
   return new AppError(ErrorCode.InvalidArgument, `heartbeat rejected: ${message}`);
+}
+
+/**
+ * The location a sensor is stored under ("default" when blank), after checking the identity's
+ * name and location; throws an `invalid_argument` error naming what is wrong.
+ */
+export function checkedLocation(name: string, rawLocation: string): string {
+  if (name === "") throw invalid("status.identity.name is empty");
+  if (!sensorName.test(name)) {
+    throw invalid("status.identity.name must be 1-253 letters, digits or . _ : @ - (starting alphanumeric)");
+  }
+  const trimmed = rawLocation.trim();
+  const location = trimmed === "" ? "default" : trimmed;
+  if (location.length > 128 || controlChars.test(location)) {
+    throw invalid("status.identity.location must be at most 128 characters without control characters");
+  }
+  return location;
 }
 
 /** The sensor's name and location, or an `invalid_argument` error naming what is wrong. */
 function identityOf(status: SensorStatus | undefined): { name: string; location: string } {
   const identity = status?.identity;
   if (identity === undefined) throw invalid("status.identity is missing");
-  if (identity.name === "") throw invalid("status.identity.name is empty");
-  if (!sensorName.test(identity.name)) {
-    throw invalid("status.identity.name must be 1-253 letters, digits or . _ : @ - (starting alphanumeric)");
-  }
-  const location = identity.location.trim() === "" ? "default" : identity.location.trim();
-  if (location.length > 128 || controlChars.test(location)) {
-    throw invalid("status.identity.location must be at most 128 characters without control characters");
-  }
-  return { name: identity.name, location };
+  return { name: identity.name, location: checkedLocation(identity.name, identity.location) };
 }
 
 /** "10.1.0.0/16" with a valid address and length, else null. */
-function prefixOf(text: string): string | null {
+export function prefixOf(text: string): string | null {
   const slash = text.indexOf("/");
   if (slash <= 0) return null;
   const family = isIP(text.slice(0, slash));

@@ -6,7 +6,14 @@ import type { Kv } from "../kv/index.js";
 import { kvBackends, type ScratchKv } from "../kv/testing.js";
 import { createOfflineSweeper } from "../sensors/sweeper.js";
 import { eventually, migrateCore } from "../sensors/testing.js";
-import { beat, type IngestHarness, startIngest, type TestClock, testClock } from "./testing.js";
+import {
+  beat,
+  encodeRequest,
+  type IngestHarness,
+  startIngest,
+  type TestClock,
+  testClock,
+} from "./testing.js";
 
 const combos = dbBackends().flatMap((db) =>
   kvBackends().map((kv) => ({ name: `${db.name} + ${kv.name}`, db, kv })),
@@ -172,6 +179,36 @@ describe.each(combos)("SensorIngest on $name", ({ db: dbBackend, kv: kvBackend }
     }
     expect(await count(db, "SELECT 1 FROM sensor_health")).toBe(before + 1);
     expect(await count(db, "SELECT 1 FROM sensors WHERE name IN ('', 'bad/name', '-dash')")).toBe(0);
+  });
+
+  it("ends the stream with INVALID_ARGUMENT on malformed bytes and keeps serving other streams", async () => {
+    const before = await count(db, "SELECT 1 FROM sensor_health WHERE sensor = 'raw-1'");
+    const raw = ingest.openRaw();
+    const good = encodeRequest(beat("raw-1", clock, { sequence: 1 }));
+    raw.write(good);
+    expect(await raw.ack()).toBe(1n);
+    // The same heartbeat cut short inside its status: not a message at all.
+    raw.write(good.subarray(0, good.length - 5));
+    const error = await failure(raw.ack());
+    expect(error.code).toBe(GrpcStatus.INVALID_ARGUMENT);
+    expect(error.details).toMatch(/malformed protobuf/);
+    for (const bytes of [
+      Buffer.from([0x0a, 0x05, 0x08]),
+      Buffer.from([0xff, 0xff]),
+      Buffer.from([0x0a, 0x02, 0x1a, 0x80]),
+    ]) {
+      const bad = ingest.openRaw();
+      bad.write(bytes);
+      const rejected = await failure(bad.ack());
+      expect(rejected.code).toBe(GrpcStatus.INVALID_ARGUMENT);
+    }
+    // The collector is still up: a new stream is heard and stored.
+    const agent = ingest.open();
+    clock.ms += 10_000;
+    expect(await agent.send(beat("raw-1", clock, { sequence: 2 }))).toBe(2n);
+    agent.end();
+    expect(await count(db, "SELECT 1 FROM sensor_health WHERE sensor = 'raw-1'")).toBe(before + 2);
+    expect(ingest.service.stats().rejected).toBeGreaterThanOrEqual(4);
   });
 
   it("pipelines many heartbeats on one stream and acks them in order", async () => {

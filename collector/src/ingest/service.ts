@@ -1,11 +1,11 @@
 import { AppError, ErrorCode, type Logger } from "@pcapfleet/core";
-import { bindService, SensorIngest, type ServiceBinding, type ServiceImpl } from "@pcapfleet/proto";
+import type { ServiceBinding } from "@pcapfleet/proto";
 import type { Db } from "../db/index.js";
 import type { Kv } from "../kv/index.js";
 import { sensorStatusChannel } from "../sensors/status.js";
 import { defaultSensorThresholds, type SensorThresholds } from "../sensors/thresholds.js";
 import { createBatcher, nextTurn, type Settled } from "./batcher.js";
-import { toHeartbeatRecord } from "./heartbeat.js";
+import { type Ack, bindIngestService, type IngestHandler } from "./ingest-codecs.js";
 import {
   createIngestMemo,
   type ReceivedHeartbeat,
@@ -66,17 +66,13 @@ export interface IngestStats {
 export interface IngestService {
   /** The service bound for `createGrpcServer({services: [binding]})`. */
   readonly binding: ServiceBinding;
-  /** The typed implementation behind `binding`. */
-  readonly impl: ServiceImpl<typeof SensorIngest>;
+  /** The heartbeats handler behind `binding` (reads requests decoded by `heartbeat-codec.ts`). */
+  readonly heartbeats: IngestHandler;
   /** Counters since the service was created. */
   stats(): IngestStats;
   /** Writes heartbeats already received; call after the gRPC server stopped. */
   drain(): Promise<void>;
 }
-
-/** What the heartbeats handler yields: a HeartbeatsResponse (init shape). */
-type Ack =
-  ReturnType<ServiceImpl<typeof SensorIngest>["heartbeats"]> extends AsyncIterable<infer A> ? A : never;
 
 /**
  * Creates the SensorIngest implementation. Each heartbeat is checked, queued, and written with
@@ -166,7 +162,7 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
 
   // Buffered requests of many streams are read as one chain of microtasks (each `for await`
   // step resolves at once), which held the event loop for hundreds of ms when 2,000 streams
-  // resumed together; every `readSlice` heartbeats (~10 ms of work), all readers wait for one
+  // resumed together; every `readSlice` heartbeats (a few ms of work), all readers wait for one
   // turn of the loop, so Postgres answers and REST requests are served in between.
   const readSlice = 256;
   let readSinceTurn = 0;
@@ -179,91 +175,86 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
     return turn;
   };
 
-  const impl: ServiceImpl<typeof SensorIngest> = {
-    async *heartbeats(requests, context) {
-      const acks: Promise<Ack>[] = [];
-      let ended = false;
-      let failure: unknown;
-      let waiters: (() => void)[] = [];
-      const notify = () => {
-        const woken = waiters;
-        waiters = [];
-        for (const wake of woken) wake();
-      };
-      const changed = () => new Promise<void>((resolve) => waiters.push(resolve));
+  const heartbeats: IngestHandler = async function* heartbeats(requests, context) {
+    const acks: Promise<Ack>[] = [];
+    let ended = false;
+    let failure: unknown;
+    let waiters: (() => void)[] = [];
+    const notify = () => {
+      const woken = waiters;
+      waiters = [];
+      for (const wake of woken) wake();
+    };
+    const changed = () => new Promise<void>((resolve) => waiters.push(resolve));
 
-      // Reads requests while earlier ones are being written, so one stream is not limited to
-      // one heartbeat per transaction.
-      const reader = async () => {
-        try {
-          for await (const request of requests) {
-            // Backpressure: while the writer is behind, this stream is not read further.
-            await batcher.below(maxQueued);
-            if (++readSinceTurn >= readSlice) await readTurn();
-            if (ended) break;
-            if (request.kind.case !== "heartbeat") continue;
-            const heartbeat = request.kind.value;
-            let record: ReturnType<typeof toHeartbeatRecord>;
-            try {
-              record = toHeartbeatRecord(heartbeat);
-            } catch (error) {
-              counts.rejected += 1;
-              throw error;
-            }
-            counts.rejectedTrafficRows += record.rejectedTraffic;
-            const receivedAtMs = now().getTime();
-            const ack = batcher.submit({ record, receivedAtMs }).then(
-              (): Ack => ({
-                kind: {
-                  case: "ack",
-                  value: {
-                    sequence: heartbeat.sequence,
-                    receivedAt: {
-                      seconds: BigInt(Math.floor(receivedAtMs / 1000)),
-                      nanos: (receivedAtMs % 1000) * 1_000_000,
-                    },
-                    heartbeatIntervalSeconds: 0,
-                  },
-                },
-              }),
-            );
-            // Handled when its turn comes; this only keeps an early failure from being "unhandled".
-            ack.catch(() => undefined);
-            acks.push(ack);
-            notify();
-            while (acks.length >= maxUnacked && !ended) await changed();
-            if (ended) break;
-          }
-        } catch (error) {
-          failure = error;
-        } finally {
-          ended = true;
-          notify();
-        }
-      };
-      void reader();
+    // Reads requests while earlier ones are being written, so one stream is not limited to
+    // one heartbeat per transaction.
+    const reader = async () => {
       try {
-        for (;;) {
-          const next = acks.shift();
-          if (next !== undefined) {
-            notify();
-            yield await next;
-            continue;
-          }
+        for await (const request of requests) {
+          // Backpressure: while the writer is behind, this stream is not read further.
+          await batcher.below(maxQueued);
+          if (++readSinceTurn >= readSlice) await readTurn();
           if (ended) break;
-          await changed();
+          if (request.case === "invalid") {
+            counts.rejected += 1;
+            throw request.error;
+          }
+          if (request.case !== "heartbeat") continue;
+          const { record, sequence } = request;
+          counts.rejectedTrafficRows += record.rejectedTraffic;
+          const receivedAtMs = now().getTime();
+          const ack = batcher.submit({ record, receivedAtMs }).then(
+            (): Ack => ({
+              kind: {
+                case: "ack",
+                value: {
+                  sequence,
+                  receivedAt: {
+                    seconds: BigInt(Math.floor(receivedAtMs / 1000)),
+                    nanos: (receivedAtMs % 1000) * 1_000_000,
+                  },
+                  heartbeatIntervalSeconds: 0,
+                },
+              },
+            }),
+          );
+          // Handled when its turn comes; this only keeps an early failure from being "unhandled".
+          ack.catch(() => undefined);
+          acks.push(ack);
+          notify();
+          while (acks.length >= maxUnacked && !ended) await changed();
+          if (ended) break;
         }
-        if (failure !== undefined && !context.signal.aborted) throw failure;
+      } catch (error) {
+        failure = error;
       } finally {
         ended = true;
         notify();
       }
-    },
+    };
+    void reader();
+    try {
+      for (;;) {
+        const next = acks.shift();
+        if (next !== undefined) {
+          notify();
+          yield await next;
+          continue;
+        }
+        if (ended) break;
+        await changed();
+      }
+      if (failure !== undefined && !context.signal.aborted) throw failure;
+    } finally {
+      ended = true;
+      notify();
+    }
   };
 
   return {
-    impl,
-    binding: bindService(SensorIngest, impl),
+    heartbeats,
+    binding: bindIngestService(heartbeats),
     stats: () => ({ ...counts }),
     drain: () => batcher.drain(),
   };

@@ -26,7 +26,8 @@ const deviceState: Record<number, string> = {
   [DeviceState.DOWN]: "down",
   [DeviceState.NOT_PRESENT]: "not_present",
 };
-const taskKind: Record<number, string> = {
+/** Task kinds by enum value (absent: "unspecified"). */
+export const taskKind: Record<number, string> = {
   [TaskKind.SLICE]: "slice",
   [TaskKind.ESTIMATE]: "estimate",
   [TaskKind.INDEX]: "index",

@@ -1,8 +1,12 @@
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import * as grpc from "@grpc/grpc-js";
 import {
   createChannel,
   createClient,
   createGrpcServer,
   type GrpcServer,
+  HeartbeatsRequestSchema,
+  HeartbeatsResponseSchema,
   listen,
   SensorIngest,
   StoreState,
@@ -123,11 +127,26 @@ export interface AgentStream {
   end(): void;
 }
 
+/** A heartbeat stream writing raw bytes as request messages (for malformed input). */
+export interface RawStream {
+  write(bytes: Buffer): void;
+  /** The next ack's sequence; rejects with the call's error when it fails. */
+  ack(): Promise<bigint>;
+  end(): void;
+}
+
+/** The protobuf encoding of a test heartbeat request. */
+export function encodeRequest(request: HeartbeatRequest): Buffer {
+  return Buffer.from(toBinary(HeartbeatsRequestSchema, create(HeartbeatsRequestSchema, request)));
+}
+
 /** A running ingest server with a client. */
 export interface IngestHarness {
   readonly service: IngestService;
   readonly address: string;
   open(): AgentStream;
+  /** A stream whose request messages are the given bytes, sent as they are. */
+  openRaw(): RawStream;
   close(): Promise<void>;
 }
 
@@ -174,6 +193,29 @@ export async function startIngest(
         },
         ack,
         end: () => call.requests.end(),
+      };
+    },
+    openRaw() {
+      const call = channel.makeBidiStreamRequest(
+        "/pcapfleet.v1.SensorIngest/Heartbeats",
+        (bytes: Buffer) => bytes,
+        (bytes: Buffer) => fromBinary(HeartbeatsResponseSchema, bytes),
+        new grpc.Metadata(),
+        {},
+      );
+      const failed = new Promise<never>((_, reject) => call.on("error", reject));
+      failed.catch(() => undefined);
+      const responses = call[Symbol.asyncIterator]();
+      return {
+        write: (bytes) => call.write(bytes),
+        async ack() {
+          const next = await Promise.race([responses.next(), failed]);
+          if (next.done === true) throw new Error("stream ended without an ack");
+          const { kind } = next.value as ReturnType<typeof fromBinary<typeof HeartbeatsResponseSchema>>;
+          if (kind.case !== "ack") throw new Error("expected an ack");
+          return kind.value.sequence;
+        },
+        end: () => call.end(),
       };
     },
     async close() {

@@ -1,7 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses, jsonResponse } from "../http/schemas.js";
 import { createRouter, type RouteModule } from "../http/types.js";
-import type { SensorQueries } from "../sensors/queries.js";
+import { createPageCache, type PageCache } from "../sensors/page-cache.js";
+import type { SensorPage, SensorQueries } from "../sensors/queries.js";
 import {
   activityQuery,
   activitySchema,
@@ -25,6 +26,10 @@ const listSensors = createRoute({
   path: "/sensors",
   tags: ["sensors"],
   summary: "List sensors by name, a page at a time (filters: location, status; limit, after)",
+  description:
+    "Pages are cached per query for up to 1 s (counted from when the database was read): an answer " +
+    "may be up to 1 s old, so a status change shows here within 1 s. Concurrent requests for the same " +
+    "page share one database query. `/sensors/{name}/status` and the WebSocket feed are not cached.",
   request: { query: listSensorsQuery },
   responses: {
     200: jsonResponse(
@@ -92,7 +97,16 @@ const locations = createRoute({
 /** Dependencies of {@link createSensorRoutes}. */
 export interface SensorRoutesDeps {
   readonly queries: SensorQueries;
+  /** Cache of `GET /sensors` pages; default: a fresh one with a 1 s TTL (see `page-cache.ts`). */
+  readonly pageCache?: PageCache<SensorPage>;
 }
+
+/**
+ * What a caller sees of a listed sensor. Every role that may list sensors (viewer, analyst,
+ * admin) gets the same summary, so one cached page serves them all; a field shown to some roles
+ * only would make this depend on the role, and so split the cache by it.
+ */
+const listShape = "summary";
 
 /**
  * `GET /sensors`, `/sensors/{name}/status`, `/sensors/{name}/devices`, `/sensors/activity` and
@@ -100,10 +114,15 @@ export interface SensorRoutesDeps {
  */
 export function createSensorRoutes(deps: SensorRoutesDeps): RouteModule {
   const { queries } = deps;
+  const pageCache = deps.pageCache ?? createPageCache<SensorPage>();
   const routes = createRouter()
     .openapi(listSensors, async (c) => {
       const { location, status, limit, after } = c.req.valid("query");
-      const page = await queries.listSensorsPage({ location, status, limit, after });
+      // The validated query is all of it (unknown keys are refused), in a fixed order.
+      const key = JSON.stringify([listShape, location ?? null, status ?? null, limit, after ?? null]);
+      const page = await pageCache.get(key, () =>
+        queries.listSensorsPage({ location, status, limit, after }),
+      );
       // The database built the array; it is passed through, not parsed and re-serialised.
       const body = `{"sensors":${page.json},"next_after":${JSON.stringify(page.nextAfter)}}`;
       return c.body(body, 200, { "content-type": "application/json" }) as never;
