@@ -10,7 +10,14 @@ import { basename, join } from "node:path";
 import { compare, loadNote, outputDir, warmCache } from "./lib/measure.mjs";
 import { digestPcap } from "./lib/pcap-digest.mjs";
 import { BENCH_DIR, ensureRing } from "./lib/ring.mjs";
-import { AGENT, AGENT_BIN, agentSlice, emptyStore, referenceDigest, tcpdumpPerFile } from "./lib/slice-tools.mjs";
+import {
+  AGENT,
+  AGENT_BIN,
+  agentSlice,
+  emptyStore,
+  referenceDigest,
+  tcpdumpPerFile,
+} from "./lib/slice-tools.mjs";
 
 /** Timed runs per tool (after one warm-up); BENCH_RUNS overrides. */
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);

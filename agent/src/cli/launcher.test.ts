@@ -155,4 +155,3 @@ describe("npm's bin (bin/pcapfleet-agent)", () => {
     expect(out.stderr).toContain("extra certs");
   });
 });
-
