@@ -45,5 +45,18 @@ describe("loadAgentConfig", () => {
     expect(config.advertiseAddress?.text).toBe("sensor-dc1-01.example.net:50052");
     expect(config.capture[0]).toMatchObject({ interface: "eth1", filter: "not port 22", maxDiskPercent: 90 });
     expect(config.summaryPrefixV4).toBe(24);
+    expect(config.tls).toEqual({
+      cert: "/etc/pcapfleet/tls/sensor-dc1-01.pem",
+      key: "/etc/pcapfleet/tls/sensor-dc1-01.key",
+      ca: "/etc/pcapfleet/tls/fleet-ca.pem",
+    });
+  });
+
+  it("is plaintext without a tls block, and names the missing key of a partial one", () => {
+    expect(loadAgentConfig({ env: {} }).tls).toBeUndefined();
+    const env = { PCAPFLEET_TLS_CERT: "/tls/a.pem", PCAPFLEET_TLS_KEY: "/tls/a.key" };
+    expect(() => loadAgentConfig({ env })).toThrow(/^config: tls\.ca: required \(.*\) \(from defaults\)$/);
+    const full = loadAgentConfig({ env: { ...env, PCAPFLEET_TLS_CA: "/tls/ca.pem" } });
+    expect(full.tls).toEqual({ cert: "/tls/a.pem", key: "/tls/a.key", ca: "/tls/ca.pem" });
   });
 });

@@ -1,5 +1,13 @@
 import { hostname } from "node:os";
-import { type ConfigSources, type EnvBinding, hostPort, loadConfig, parseList } from "@pcapfleet/core";
+import {
+  type ConfigSources,
+  type EnvBinding,
+  hostPort,
+  loadConfig,
+  parseList,
+  tlsConfigSchema,
+  tlsEnv,
+} from "@pcapfleet/core";
 import { z } from "zod";
 import { captureConfigSchema } from "./capture/capture-config.js";
 
@@ -40,6 +48,11 @@ export const agentConfigSchema = z
       .default(64 * 1024 * 1024),
     /** Own capture: one ring writer per entry (empty: the agent only reads its stores). */
     capture: captureConfigSchema.default([]),
+    /**
+     * Mutual TLS (ADR 0018): CaptureService requires a client certificate signed by `ca`, and
+     * the collector is dialled over TLS with `cert` presented. Plaintext when absent.
+     */
+    tls: tlsConfigSchema.optional(),
     logLevel: logLevel.default("info"),
   })
   .strict();
@@ -58,6 +71,7 @@ export const agentEnv: Readonly<Record<string, EnvBinding>> = {
   PCAPFLEET_STATE_DIR: { path: "stateDir" },
   PCAPFLEET_LOG_LEVEL: { path: "logLevel" },
   PCAPFLEET_ADVERTISE_ADDRESS: { path: "advertiseAddress" },
+  ...tlsEnv,
 };
 
 /** Loads the agent's configuration from an optional YAML file and the environment (which wins). */

@@ -1,4 +1,11 @@
-import { type ConfigSources, type EnvBinding, hostPort, loadConfig } from "@pcapfleet/core";
+import {
+  type ConfigSources,
+  collectorTlsConfigSchema,
+  collectorTlsEnv,
+  type EnvBinding,
+  hostPort,
+  loadConfig,
+} from "@pcapfleet/core";
 import { z } from "zod";
 import { authConfigSchema } from "./auth/config.js";
 import { jobsConfigSchema } from "./jobs/config.js";
@@ -43,6 +50,11 @@ export const collectorConfigSchema = z
     jobs: jobsConfigSchema.prefault({}),
     /** The network map: rollups and learner schedule, learning rule, lookup cache. */
     network: networkConfigSchema.prefault({}),
+    /**
+     * TLS on the gRPC server and on the channels to agents (ADR 0018); callers must present a
+     * certificate only with `requireClientCert`. Plaintext when absent.
+     */
+    tls: collectorTlsConfigSchema.optional(),
   })
   .strict();
 
@@ -58,6 +70,7 @@ export const collectorEnv: Readonly<Record<string, EnvBinding>> = {
   REDIS_URL: { path: "redisUrl" },
   PCAPFLEET_ADMIN_PASSWORD: { path: "adminPassword" },
   PCAPFLEET_LOG_LEVEL: { path: "logLevel" },
+  ...collectorTlsEnv,
 };
 
 /** Loads the collector's configuration from an optional YAML file and the environment (which wins). */

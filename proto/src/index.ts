@@ -12,3 +12,4 @@ export * from "./grpc-errors.js";
 export * from "./grpc-handlers.js";
 export * from "./reflection.js";
 export * from "./server.js";
+export * from "./tls.js";

@@ -15,8 +15,12 @@ import {
   BusyTaskSchema,
   bindService,
   CaptureService,
+  type ChannelCredentials,
+  channelCredentials,
   createGrpcServer,
   listen,
+  type ServerCredentials,
+  serverCredentials,
   TaskKind,
 } from "@pcapfleet/proto";
 import type { Logger } from "pino";
@@ -46,6 +50,8 @@ export interface RunningAgent {
 
 /** Starts every part of the agent; rejects (after undoing what started) if one cannot start. */
 export async function startAgent(config: AgentConfig, log: Logger): Promise<RunningAgent> {
+  // Read the PEM files first: a bad one stops the agent before anything else starts.
+  const tls = tlsCredentials(config);
   const stateDir = resolve(config.stateDir);
   await mkdir(stateDir, { recursive: true });
   // Rings the agent writes itself are stores too: they are served like any other.
@@ -116,12 +122,13 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
       log: log.child({ part: "grpc" }),
       services: [bindService(CaptureService, service)],
     });
-    const port = await listen(server.server, config.listen.text);
+    const port = await listen(server.server, config.listen.text, tls?.server);
     const address = bracketed(config.listen.host, port);
     if (agentAddress === "") agentAddress = advertised(config.listen.host, port);
     stops.push(() => server.shutdown(5_000));
     const heartbeats = createHeartbeatSender({
       target: config.collector.text,
+      ...(tls === undefined ? {} : { credentials: tls.channel }),
       intervalS: config.heartbeatS,
       status: () => reporter.status(),
       takeTraffic: () => catalogue.takeTraffic(),
@@ -131,7 +138,10 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     });
     heartbeats.start();
     stops.push(() => heartbeats.stop());
-    log.info({ address, stores: dirs, collector: config.collector.text }, "agent running");
+    log.info(
+      { address, stores: dirs, collector: config.collector.text, tls: tls !== undefined },
+      "agent running",
+    );
     return {
       address,
       reporter,
@@ -143,6 +153,21 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     await undo();
     throw error;
   }
+}
+
+/**
+ * With a `tls` block: CaptureService requires a client certificate signed by the fleet CA (only
+ * the collector, or an operator holding a fleet certificate, may slice), and the collector is
+ * dialled over TLS presenting the agent's certificate.
+ */
+function tlsCredentials(
+  config: AgentConfig,
+): { readonly server: ServerCredentials; readonly channel: ChannelCredentials } | undefined {
+  if (config.tls === undefined) return undefined;
+  return {
+    server: serverCredentials(config.tls, { requireClientCert: true }),
+    channel: channelCredentials(config.tls),
+  };
 }
 
 function advertised(host: string, port: number): string {

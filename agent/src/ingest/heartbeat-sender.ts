@@ -12,6 +12,7 @@ import {
   type IngestAck,
   SensorIngest,
   type TypedClient,
+  tlsCallError,
 } from "@pcapfleet/proto";
 import { createBackoff } from "./backoff.js";
 import type { HeartbeatSender, HeartbeatSenderOptions } from "./heartbeat-types.js";
@@ -226,7 +227,7 @@ export function createHeartbeatSender(options: HeartbeatSenderOptions): Heartbea
 
   /** One call to the collector; resolves when it ends, with why. */
   async function runStream(): Promise<string> {
-    const channel = createChannel(target, undefined, channelOptions);
+    const channel = createChannel(target, options.credentials, channelOptions);
     const { requests, responses } = createClient(SensorIngest, channel).heartbeats();
     const current: Stream = {
       call: requests,
@@ -246,7 +247,9 @@ export function createHeartbeatSender(options: HeartbeatSenderOptions): Heartbea
         if (response.kind.case === "ack") await onAck(current, response.kind.value);
       }
     } catch (error) {
-      reason = AppError.from(error).message;
+      // A TLS failure says so (and why), rather than grpc-js's bare "Failed to connect".
+      const secure = options.credentials !== undefined;
+      reason = (tlsCallError(error, target, { secure }) ?? AppError.from(error)).message;
     } finally {
       current.closed = true;
       if (stream === current) stream = undefined;

@@ -3,13 +3,15 @@
  * handle, apart from the implementation so callers and tests read them in one place.
  */
 import type { Logger } from "@pcapfleet/core";
-import type { SensorStatus } from "@pcapfleet/proto";
+import type { ChannelCredentials, SensorStatus } from "@pcapfleet/proto";
 import type { TrafficRow } from "./traffic-row.js";
 
 /** Options of {@link createHeartbeatSender}. */
 export interface HeartbeatSenderOptions {
   /** Collector gRPC address, host:port. */
   readonly target: string;
+  /** TLS credentials of the channel to the collector (proto's `channelCredentials`); plaintext when absent. */
+  readonly credentials?: ChannelCredentials;
   /** Seconds between heartbeats (PCAPFLEET_HEARTBEAT_S) until the collector asks otherwise. */
   readonly intervalS: number;
   /** Builds the current status snapshot; never called twice at once. */

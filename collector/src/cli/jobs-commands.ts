@@ -20,7 +20,7 @@ async function withSession<T>(
   io: CliIo,
   work: (session: Session) => Promise<T>,
 ): Promise<T> {
-  const session = openSession(values, io);
+  const session = await openSession(values, io);
   try {
     return await work(session);
   } finally {

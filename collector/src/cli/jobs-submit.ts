@@ -122,7 +122,7 @@ async function submit(values: CliValues, _positionals: string[], io: CliIo): Pro
   const output = stringFlag(values, "output");
   if (output === "") throw invalid("-o needs a file name");
   const wait = values["wait"] === true || output !== undefined;
-  const session = openSession(values, io);
+  const session = await openSession(values, io);
   try {
     const answer = await session.authed((options) => session.jobs.submitJob({ spec }, options));
     const queued = required(answer.job);

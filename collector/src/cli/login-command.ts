@@ -7,21 +7,16 @@ import { AppError, ErrorCode } from "@pcapfleet/core";
 import { type CliCommand, type CliIo, type CliValues, stringFlag } from "@pcapfleet/core/cli";
 import { print } from "./flags.js";
 import { readPassword } from "./password.js";
-import {
-  callError,
-  collectorAddress,
-  globalHelp,
-  globalOptions,
-  openSession,
-  storedSession,
-} from "./session.js";
+import { collectorAddress, globalHelp, globalOptions, openSession, storedSession } from "./session.js";
 import { saveSession, tokenFilePath } from "./token-file.js";
 
-const loginHelp = `Usage: pcapfleet login --user NAME [--password-stdin] [--collector HOST:PORT]
+const loginHelp = `Usage: pcapfleet login --user NAME [--password-stdin] [--collector HOST:PORT] [--ca FILE]
 
 Logs in to the collector and saves the session's tokens in
 $XDG_CONFIG_HOME/pcapfleet/token.json (or ~/.config/pcapfleet/token.json), readable only by you.
-Later commands use them and refresh them as they expire.
+Later commands use them and refresh them as they expire. With --ca (or $PCAPFLEET_CA) the
+connection is TLS, and the CA's path is saved with the tokens: later commands to the same
+collector use TLS without --ca.
 
 The password is read from standard input with --password-stdin, else from $PCAPFLEET_PASSWORD,
 else asked for on the terminal (not echoed).
@@ -51,21 +46,22 @@ async function login(values: CliValues, _positionals: string[], io: CliIo): Prom
     stderr: io.stderr,
     user,
   });
-  const session = openSession(values, io);
+  const session = await openSession(values, io);
   try {
     const answer = await session.auth
       .login({ username: user, password }, { deadline: new Date(Date.now() + 60_000) })
       .catch((error: unknown) => {
-        throw callError(error, session.address);
+        throw session.callError(error);
       });
     if (answer.tokens === undefined) throw new AppError(ErrorCode.Internal, "Login answered no tokens");
     const path = tokenFilePath(io.env);
-    await saveSession(path, session.address, storedSession(answer.tokens));
+    await saveSession(path, session.address, storedSession(answer.tokens, session.ca?.path));
     const { username, role } = answer.tokens;
+    const tls = session.ca === undefined ? {} : { ca: session.ca.path };
     print(
       io,
       values,
-      { collector: session.address, username, role, token_file: path },
+      { collector: session.address, username, role, token_file: path, ...tls },
       () => `Logged in to ${session.address} as ${username} (${role}); tokens saved in ${path}\n`,
     );
     return 0;

@@ -31,6 +31,12 @@ describe("pcapfleet", () => {
       "x",
       "--token=t",
     ]);
+    expect(hoistGlobals(["--ca", "/etc/ca.pem", "sensors", "ls"])).toEqual([
+      "sensors",
+      "ls",
+      "--ca",
+      "/etc/ca.pem",
+    ]);
     expect(hoistGlobals(["--help"])).toEqual(["--help"]);
     expect(hoistGlobals([])).toEqual([]);
   });
@@ -64,6 +70,10 @@ describe("pcapfleet", () => {
         "pcapfleet sensors ls: --collector: expected HOST:PORT, not 'no port'\n",
       ],
       [["login"], "pcapfleet login: --user NAME is required\n"],
+      [
+        ["sensors", "ls", "--ca", "/nonexistent/ca.pem"],
+        "pcapfleet sensors ls: --ca: /nonexistent/ca.pem cannot read (ENOENT)\n",
+      ],
     ];
     for (const [args, message] of cases) {
       const c = capture();

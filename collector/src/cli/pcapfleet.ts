@@ -32,7 +32,7 @@ export const automationProgram: CliProgram = {
 };
 
 /** Global flags, which may also come before the command words (`pcapfleet --json jobs ls`). */
-const globalValued = new Set(["--collector", "--token"]);
+const globalValued = new Set(["--collector", "--token", "--ca"]);
 
 /** Moves global flags given before the first command word to the end, where the command parses them. */
 export function hoistGlobals(argv: readonly string[]): string[] {

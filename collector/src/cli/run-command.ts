@@ -14,7 +14,8 @@ heartbeats) over gRPC; Postgres (DATABASE_URL) or embedded PGlite under the data
 Options:
   --config FILE   YAML configuration (keys in docs/collector.example.yaml); the environment wins:
                   PCAPFLEET_HTTP_LISTEN, PCAPFLEET_GRPC_LISTEN, PCAPFLEET_DATA_DIR, DATABASE_URL,
-                  REDIS_URL, PCAPFLEET_ADMIN_PASSWORD, PCAPFLEET_LOG_LEVEL
+                  REDIS_URL, PCAPFLEET_ADMIN_PASSWORD, PCAPFLEET_LOG_LEVEL, PCAPFLEET_TLS_CERT,
+                  PCAPFLEET_TLS_KEY, PCAPFLEET_TLS_CA, PCAPFLEET_TLS_REQUIRE_CLIENT_CERT
 `;
 
 /** The `run` command. */

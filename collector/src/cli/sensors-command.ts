@@ -20,7 +20,7 @@ ${globalHelp}`,
   options: { ...globalOptions, location: { type: "string" } },
   async run(values, _positionals, io) {
     const location = stringFlag(values, "location") ?? "";
-    const session = openSession(values, io);
+    const session = await openSession(values, io);
     const sensors: Sensor[] = [];
     try {
       let after = "";

@@ -1,20 +1,25 @@
 /**
  * The CLI's connection to a collector: the address (`--collector`, `PCAPFLEET_COLLECTOR_GRPC`,
- * 127.0.0.1:50051), typed JobService and AuthService clients on one channel, and the bearer
- * token (`--token`, `PCAPFLEET_TOKEN`, or the token file of `pcapfleet login`). A token from the
- * file is refreshed before it expires and once more when the collector refuses it; a token given
- * by flag or environment is used as it is. gRPC failures become AppErrors (exit codes follow).
+ * 127.0.0.1:50051), TLS verified against a CA when one is named (`--ca`, `PCAPFLEET_CA`, or the
+ * one `pcapfleet login --ca` saved for that collector), typed JobService and AuthService clients
+ * on one channel, and the bearer token (`--token`, `PCAPFLEET_TOKEN`, or the token file of
+ * `pcapfleet login`). A token from the file is refreshed before it expires and once more when the
+ * collector refuses it; a token given by flag or environment is used as it is. gRPC failures
+ * become AppErrors (exit codes follow).
  */
+import { resolve } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { AppError, ErrorCode } from "@pcapfleet/core";
 import type { CliIo, CliValues } from "@pcapfleet/core/cli";
 import {
   AuthService,
   type CallOptions,
+  caOnlyCredentials,
   createChannel,
   createClient,
   JobService,
   type TypedClient,
+  tlsCallError,
 } from "@pcapfleet/proto";
 import { loadSession, type StoredSession, saveSession, tokenFilePath, withTokenLock } from "./token-file.js";
 
@@ -29,6 +34,7 @@ const UNARY_DEADLINE_MS = 60_000;
 export const globalOptions = {
   collector: { type: "string" },
   token: { type: "string" },
+  ca: { type: "string" },
   json: { type: "boolean" },
 } as const;
 
@@ -36,12 +42,24 @@ export const globalOptions = {
 export const globalHelp = `Global options:
   --collector HOST:PORT  collector gRPC address (default $PCAPFLEET_COLLECTOR_GRPC or ${DEFAULT_COLLECTOR})
   --token TOKEN          access token (default $PCAPFLEET_TOKEN, else the token file of \`pcapfleet login\`)
+  --ca FILE              TLS: verify the collector's certificate against this PEM CA (default $PCAPFLEET_CA,
+                         else the CA \`pcapfleet login --ca\` saved for the collector; none: plaintext)
   --json                 print JSON instead of tables
 `;
+
+/** Where the CA that verifies the collector came from, when the channel uses TLS. */
+export interface CaSource {
+  /** Absolute path of the PEM file. */
+  readonly path: string;
+  /** `--ca`, `PCAPFLEET_CA` or the login that saved it, for messages. */
+  readonly from: string;
+}
 
 /** A connection to a collector with credentials. */
 export interface Session {
   readonly address: string;
+  /** The CA the channel verifies the collector against; undefined for plaintext. */
+  readonly ca: CaSource | undefined;
   readonly jobs: TypedClient<typeof JobService>;
   readonly auth: TypedClient<typeof AuthService>;
   /**
@@ -50,6 +68,8 @@ export interface Session {
    * and runs `call` once more.
    */
   authed<T>(call: (options: CallOptions) => Promise<T>, kind?: "unary" | "stream"): Promise<T>;
+  /** {@link callError} for this session's address and CA. */
+  callError(reason: unknown): AppError;
   close(): void;
 }
 
@@ -64,8 +84,30 @@ export function collectorAddress(values: CliValues, io: CliIo): string {
   return address;
 }
 
-/** An AppError for a failed call, naming the collector when it cannot be reached. */
-export function callError(reason: unknown, address: string): AppError {
+/** The CA named by `--ca` or `PCAPFLEET_CA`, if any. */
+export function caFlag(values: CliValues, io: CliIo): CaSource | undefined {
+  const flag = values["ca"];
+  if (typeof flag === "string") {
+    if (flag === "") throw new AppError(ErrorCode.InvalidArgument, "--ca needs a PEM file");
+    return { path: resolve(flag), from: "--ca" };
+  }
+  const env = io.env["PCAPFLEET_CA"];
+  return env === undefined || env === "" ? undefined : { path: resolve(env), from: "PCAPFLEET_CA" };
+}
+
+/**
+ * An AppError for a failed call, naming the collector when it cannot be reached; a failed TLS
+ * handshake says so, and a plaintext call a TLS collector refused suggests `--ca`.
+ */
+export function callError(reason: unknown, address: string, ca?: CaSource): AppError {
+  const tls = tlsCallError(reason, `the collector at ${address}`, {
+    secure: ca !== undefined,
+    hint:
+      ca === undefined
+        ? "pass --ca FILE (or set PCAPFLEET_CA) naming the CA of its certificate"
+        : `is ${ca.path} (${ca.from}) the CA that signed its certificate, and does it serve TLS?`,
+  });
+  if (tls !== undefined) return tls;
   const error = AppError.from(reason);
   if (error.code === ErrorCode.Unavailable) {
     // grpc-js wraps the socket error in boilerplate; the socket error is what tells the user why.
@@ -85,15 +127,19 @@ export function callError(reason: unknown, address: string): AppError {
   return error;
 }
 
-/** The session stored from a Login or Refresh answer. */
-export function storedSession(tokens: {
-  accessToken: string;
-  refreshToken: string;
-  expiresIn: number;
-  username: string;
-  role: string;
-}): StoredSession {
+/** The session stored from a Login or Refresh answer, with the CA path used to reach the collector. */
+export function storedSession(
+  tokens: {
+    accessToken: string;
+    refreshToken: string;
+    expiresIn: number;
+    username: string;
+    role: string;
+  },
+  ca?: string,
+): StoredSession {
   return {
+    ...(ca === undefined ? {} : { ca }),
     username: tokens.username,
     role: tokens.role,
     access_token: tokens.accessToken,
@@ -102,18 +148,28 @@ export function storedSession(tokens: {
   };
 }
 
-/** Opens the channel and clients; credentials are looked up on the first authed call. */
-export function openSession(values: CliValues, io: CliIo): Session {
+/**
+ * Opens the channel and clients; tokens are looked up on the first authed call. The channel is
+ * TLS when a CA is named, or was saved by `pcapfleet login --ca` for this collector.
+ */
+export async function openSession(values: CliValues, io: CliIo): Promise<Session> {
   const address = collectorAddress(values, io);
+  const file = tokenFilePath(io.env);
+  const saved = (await loadSession(file, address))?.ca;
+  const ca =
+    caFlag(values, io) ??
+    (saved === undefined ? undefined : { path: saved, from: "the CA saved by pcapfleet login" });
+  const credentials =
+    ca === undefined ? grpc.credentials.createInsecure() : caOnlyCredentials(ca.path, ca.from);
   // Sensor lists carry each sensor's full status; allow answers well past the 4 MiB default.
-  const channel = createChannel(address, grpc.credentials.createInsecure(), {
+  const channel = createChannel(address, credentials, {
     "grpc.max_receive_message_length": 64 * 1024 * 1024,
   });
   const jobs = createClient(JobService, channel);
   const auth = createClient(AuthService, channel);
   const flagToken = typeof values["token"] === "string" ? values["token"] : undefined;
   const fixedToken = flagToken ?? (io.env["PCAPFLEET_TOKEN"] || undefined);
-  const file = tokenFilePath(io.env);
+  const fail = (reason: unknown): AppError => callError(reason, address, ca);
 
   const refresh = (stale: StoredSession): Promise<StoredSession> =>
     withTokenLock(file, async () => {
@@ -123,11 +179,11 @@ export function openSession(values: CliValues, io: CliIo): Session {
       try {
         const answer = await auth.refresh({ refreshToken: stale.refresh_token }, deadline());
         if (answer.tokens === undefined) throw new AppError(ErrorCode.Internal, "Refresh answered no tokens");
-        const next = storedSession(answer.tokens);
+        const next = storedSession(answer.tokens, stale.ca);
         await saveSession(file, address, next);
         return next;
       } catch (error) {
-        const failure = callError(error, address);
+        const failure = fail(error);
         if (failure.code !== ErrorCode.Unauthenticated) throw failure;
         await saveSession(file, address, undefined);
         throw new AppError(
@@ -145,13 +201,14 @@ export function openSession(values: CliValues, io: CliIo): Session {
 
   return {
     address,
+    ca,
     jobs,
     auth,
     async authed(call, kind = "unary") {
       const options = (token: string): CallOptions => optionsOf(token, kind);
       if (fixedToken !== undefined) {
         return call(options(fixedToken)).catch((error: unknown) => {
-          const failure = callError(error, address);
+          const failure = fail(error);
           if (failure.code !== ErrorCode.Unauthenticated) throw failure;
           const source = flagToken === undefined ? "PCAPFLEET_TOKEN" : "--token";
           throw new AppError(
@@ -172,14 +229,15 @@ export function openSession(values: CliValues, io: CliIo): Session {
       try {
         return await call(options(session.access_token));
       } catch (error) {
-        const failure = callError(error, address);
+        const failure = fail(error);
         if (failure.code !== ErrorCode.Unauthenticated) throw failure;
         const renewed = await refresh(session);
         return call(options(renewed.access_token)).catch((again: unknown) => {
-          throw callError(again, address);
+          throw fail(again);
         });
       }
     },
+    callError: fail,
     close: () => channel.close(),
   };
 }

@@ -41,6 +41,13 @@ describe("token file", () => {
     expect(JSON.parse(await readFile(path, "utf8")).collectors).toEqual({ "b:2": session("y") });
   });
 
+  it("keeps the CA path a TLS login used beside its tokens", async () => {
+    await saveSession(path, "tls:1", { ...session("t"), ca: "/etc/pcapfleet/fleet-ca.pem" });
+    expect((await loadSession(path, "tls:1"))?.ca).toBe("/etc/pcapfleet/fleet-ca.pem");
+    await writeFile(path, JSON.stringify({ collectors: { "tls:1": { ...session("t"), ca: 7 } } }));
+    expect(await loadSession(path, "tls:1")).toBeUndefined();
+  });
+
   it("treats a damaged file as no session, and a missing one too", async () => {
     expect(await loadSession(path, "a:1")).toBeUndefined();
     await saveSession(path, "a:1", session("x"));

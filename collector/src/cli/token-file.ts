@@ -18,6 +18,8 @@ export interface StoredSession {
   readonly refresh_token: string;
   /** When the access token expires (RFC 3339). */
   readonly access_expires_at: string;
+  /** PEM CA the collector's TLS certificate is verified against (`pcapfleet login --ca`); absent: plaintext. */
+  readonly ca?: string;
 }
 
 interface TokenFileContent {
@@ -39,7 +41,8 @@ function isSession(value: unknown): value is StoredSession {
     v !== null &&
     ["username", "role", "access_token", "refresh_token", "access_expires_at"].every(
       (key) => typeof v[key] === "string",
-    )
+    ) &&
+    (v["ca"] === undefined || typeof v["ca"] === "string")
   );
 }
 

@@ -3,7 +3,13 @@
  * collector runs: a job fanning out to the same sensors again reuses the open HTTP/2
  * connections instead of paying a handshake per task.
  */
-import { CaptureService, createChannel, createClient, type TypedClient } from "@pcapfleet/proto";
+import {
+  CaptureService,
+  type ChannelCredentials,
+  createChannel,
+  createClient,
+  type TypedClient,
+} from "@pcapfleet/proto";
 
 /** Channels to agents by address. */
 export interface AgentClients {
@@ -13,8 +19,12 @@ export interface AgentClients {
   close(): void;
 }
 
-/** Creates an empty {@link AgentClients}. */
-export function createAgentClients(): AgentClients {
+/**
+ * Creates an empty {@link AgentClients}; with `credentials` (proto's `channelCredentials`) every
+ * channel is TLS, presenting the collector's certificate and verifying the agent's. Plaintext
+ * when absent.
+ */
+export function createAgentClients(credentials?: ChannelCredentials): AgentClients {
   const channels = new Map<
     string,
     { channel: ReturnType<typeof createChannel>; client: TypedClient<typeof CaptureService> }
@@ -23,7 +33,7 @@ export function createAgentClients(): AgentClients {
     get(address) {
       let entry = channels.get(address);
       if (entry === undefined) {
-        const channel = createChannel(address, undefined, {
+        const channel = createChannel(address, credentials, {
           // A sensor that went away must fail fast, not hang the task until the idle timeout.
           "grpc.initial_reconnect_backoff_ms": 500,
           "grpc.max_reconnect_backoff_ms": 5_000,

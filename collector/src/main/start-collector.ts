@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { serve } from "@hono/node-server";
 import { serveStatic } from "@hono/node-server/serve-static";
 import { pcapfleetVersion } from "@pcapfleet/core";
-import { createGrpcServer, listen } from "@pcapfleet/proto";
+import { channelCredentials, createGrpcServer, listen, serverCredentials } from "@pcapfleet/proto";
 import type { Logger } from "pino";
 import { createAuditLog } from "../audit/audit-log.js";
 import { createAuthService, ensureAdmin } from "../auth/index.js";
@@ -78,6 +78,16 @@ export async function startCollector(
     }
   };
   const startedAt = new Date();
+  // The PEM files are read before anything starts: a bad one stops the collector at once.
+  const tls =
+    config.tls === undefined
+      ? undefined
+      : {
+          // Agents present their certificates; CLI users need not (they have tokens): ADR 0018.
+          server: serverCredentials(config.tls, { requireClientCert: config.tls.requireClientCert }),
+          // Agents' CaptureService requires the collector's certificate, and is verified by the CA.
+          channel: channelCredentials(config.tls),
+        };
   try {
     await mkdir(config.dataDir, { recursive: true });
     const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log });
@@ -116,7 +126,7 @@ export async function startCollector(
     sweeper.start();
     stops.push(() => sweeper.stop());
     const audit = createAuditLog(db);
-    const clients = createAgentClients();
+    const clients = createAgentClients(tls?.channel);
     stops.push(async () => clients.close());
     const engine = createJobEngine({
       db,
@@ -144,7 +154,7 @@ export async function startCollector(
       log: log.child({ part: "grpc" }),
       services: [ingest.binding, ...automation],
     });
-    const grpcPort = await listen(grpc.server, config.grpcListen.text);
+    const grpcPort = await listen(grpc.server, config.grpcListen.text, tls?.server);
     stops.push(async () => {
       await grpc.shutdown(3_000);
       await ingest.drain();
@@ -252,7 +262,10 @@ export async function startCollector(
       : config.httpListen.host;
     const httpUrl = `http://${host}:${port}`;
     const grpcAddress = `${host}:${grpcPort}`;
-    log.info({ http: httpUrl, grpc: grpcAddress, db: db.kind, kv: kv.kind }, "collector running");
+    log.info(
+      { http: httpUrl, grpc: grpcAddress, grpcTls: tls !== undefined, db: db.kind, kv: kv.kind },
+      "collector running",
+    );
     return {
       httpUrl,
       grpcAddress,
