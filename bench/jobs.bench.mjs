@@ -15,7 +15,16 @@
 // BENCH_JOBS_RUNS (5 selective; broad runs are 3).
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadNote, median, outputDir, runOnce, warmCache } from "./lib/measure.mjs";
@@ -345,11 +354,34 @@ export default async function jobsBench({ log }) {
     };
     const phases = [];
     let marks = {};
+    // Probe only: user and system CPU seconds per thread name of each process, at each phase's end.
+    let threadMarks = {};
+    const threadsOf = (pid) => {
+      const out = {};
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        try {
+          const text = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+          const name =
+            tid === String(pid)
+              ? "main"
+              : `${text.slice(text.indexOf("(") + 1, text.lastIndexOf(")"))}:${tid}`;
+          const fields = text.slice(text.lastIndexOf(") ") + 2).split(" ");
+          const t = (out[name] ??= { user: 0, system: 0 });
+          t.user += Number(fields[11]) / 100;
+          t.system += Number(fields[12]) / 100;
+        } catch {
+          // The thread ended meanwhile.
+        }
+      }
+      return out;
+    };
     const markStart = () => {
       marks = { start: processes.map((p) => cpuOf(p.pid)) };
+      if (ONLY === "broad") threadMarks = { start: processes.map((p) => threadsOf(p.pid)) };
     };
     const recordPhases = (phase) => {
       marks[phase] = processes.map((p) => cpuOf(p.pid));
+      if (ONLY === "broad") threadMarks[phase] = processes.map((p) => threadsOf(p.pid));
       if (phase === "download") phases.push(marks);
     };
     /** Per process, CPU s per GB of result in `from`..`to`, medians over `runs` (phases[] entries). */
@@ -369,7 +401,20 @@ export default async function jobsBench({ log }) {
           `CPU s collector/agents: tasks ${diff("start", "tasks")}, merge ${diff("tasks", "merge")}, download ${diff("merge", "download")}`
         );
       });
-      return `## probe (${load})\n\n${o.join("\n")}`;
+      const tasksByThread = processes.map((_p, k) => {
+        const a = threadMarks.start[k];
+        const b = threadMarks.tasks[k];
+        return Object.keys(b)
+          .map((name) => {
+            const user = b[name].user - (a[name]?.user ?? 0);
+            const system = b[name].system - (a[name]?.system ?? 0);
+            return [name, user, system];
+          })
+          .filter(([, user, system]) => user + system >= 0.05)
+          .map(([name, user, system]) => `${name} ${fmt(user, 2)}u+${fmt(system, 2)}s`)
+          .join(", ");
+      });
+      return `## probe (${load})\n\n${o.join("\n")}\n\nlast run's tasks phase by thread (collector, agents):\n${tasksByThread.join("\n")}`;
     }
     const selective = await timed(
       "selective",

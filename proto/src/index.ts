@@ -12,4 +12,5 @@ export * from "./grpc-errors.js";
 export * from "./grpc-handlers.js";
 export * from "./reflection.js";
 export * from "./server.js";
+export { whenSent } from "./slice-codec.js";
 export * from "./tls.js";

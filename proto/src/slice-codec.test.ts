@@ -8,7 +8,13 @@ import { DataChunkSchema } from "./gen/pcapfleet/v1/common_pb.js";
 import { createChannel, createClient, defaultCodecs, type MethodCodecs } from "./grpc-adapter.js";
 import { bindService } from "./grpc-handlers.js";
 import { createGrpcServer, listen } from "./server.js";
-import { deserializeSliceResponse, FramedChunk, fastChunk, serializeSliceResponse } from "./slice-codec.js";
+import {
+  deserializeSliceResponse,
+  FramedChunk,
+  fastChunk,
+  serializeSliceResponse,
+  whenSent,
+} from "./slice-codec.js";
 
 const uint64 = fc.oneof(
   fc.constantFrom(0n, 1n, 127n, 128n, 2n ** 32n - 1n, 2n ** 32n, 2n ** 63n, 2n ** 64n - 1n),
@@ -100,6 +106,36 @@ describe("slice codec", () => {
     for (let end = 1; end < good.length; end++) {
       expect(() => deserializeSliceResponse(good.subarray(0, end))).toThrow();
     }
+  });
+
+  it("tells a sender when a chunk's bytes were copied into the frame, once, and not before", () => {
+    const data = new Uint8Array(1000).fill(9);
+    let sentCount = 0;
+    whenSent(data, () => sentCount++);
+    const value = { kind: { case: "chunk" as const, value: { sequence: 1n, offset: 24n, data } } };
+    const encoded = serializeSliceResponse(value);
+    expect(sentCount).toBe(0);
+    const framed = frame(encoded);
+    expect(sentCount).toBe(1);
+    // The frame holds its own copy: the sender may now reuse the memory.
+    data.fill(0);
+    const decoded = fromBinary(SliceResponseSchema, framed.subarray(5));
+    expect(decoded.kind.case === "chunk" && decoded.kind.value.data.every((b) => b === 9)).toBe(true);
+    frame(serializeSliceResponse(value));
+    expect(sentCount).toBe(1);
+    // A chunk protobuf-es encodes (unknown fields) is copied at once, and says so.
+    const other = new Uint8Array(10);
+    let otherSent = false;
+    whenSent(other, () => {
+      otherSent = true;
+    });
+    serializeSliceResponse({
+      kind: {
+        case: "chunk",
+        value: { data: other, $unknown: [{ no: 99, wireType: 0, data: new Uint8Array([1]) }] },
+      },
+    } as Parameters<typeof serializeSliceResponse>[0]);
+    expect(otherSent).toBe(true);
   });
 
   it("refuses to write past the end of the target", () => {

@@ -14,6 +14,10 @@
  * INTERNAL at once (the real-gRPC tests do), never send wrong bytes.
  * The `done` case (once per call) and anything else goes through protobuf-es.
  *
+ * A sender that reuses the memory behind a chunk's `data` (the agent's slice buffers) asks to be
+ * told when the bytes were copied out with {@link whenSent}: grpc-js serialises a message when
+ * it is written, or later when it queues it, and gives no other signal.
+ *
  * Decoding: protobuf-es already returns `bytes` fields as views of the input (no copy), but
  * walks the schema per message; the chunk layout this encoder (and protobuf-es) writes is read
  * directly, anything else falls back to `fromBinary`.
@@ -30,6 +34,25 @@ const TAG_OFFSET = 0x10;
 /** DataChunk.data: field 3, length-delimited. */
 const TAG_DATA = 0x1a;
 const UINT64_MAX = (1n << 64n) - 1n;
+
+/** Callbacks of {@link whenSent}, by the `data` they wait for. */
+const sentCallbacks = new WeakMap<Uint8Array, () => void>();
+
+/**
+ * Calls `callback` once the bytes of `data` were copied into a gRPC frame (or encoded by
+ * protobuf-es): from then on the memory behind `data` may be reused. A message never serialised
+ * (the call ended first) never calls it. One callback per `data` object.
+ */
+export function whenSent(data: Uint8Array, callback: () => void): void {
+  sentCallbacks.set(data, callback);
+}
+
+function sent(data: Uint8Array): void {
+  const callback = sentCallbacks.get(data);
+  if (callback === undefined) return;
+  sentCallbacks.delete(data);
+  callback();
+}
 
 /**
  * An encoded `SliceResponse{chunk: DataChunk}` not yet written anywhere: grpc-js copies it
@@ -82,6 +105,7 @@ export class FramedChunk {
       at = writeVarint(target, at, this.data.length);
       target.set(this.data, at);
     }
+    sent(this.data);
     return this.byteLength;
   }
 
@@ -104,6 +128,8 @@ export function serializeSliceResponse(value: MessageInitShape<typeof SliceRespo
   // copy); see the module comment for why it is not a Buffer.
   if (chunk !== undefined) return chunk as unknown as Buffer;
   const bytes = toBinary(SliceResponseSchema, create(SliceResponseSchema, value));
+  if (value.kind?.case === "chunk" && value.kind.value?.data instanceof Uint8Array)
+    sent(value.kind.value.data);
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 

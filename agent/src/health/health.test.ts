@@ -1,11 +1,11 @@
 import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { DeviceState, listDevices, parseProcNetDev } from "./devices.js";
 import { diskUsage } from "./disk-usage.js";
-import { sampleHostHealth } from "./host-health.js";
+import { cpuPercentBetween, parseCpuTicks, sampleHostHealth } from "./host-health.js";
 
 const run = promisify(execFile);
 
@@ -44,6 +44,34 @@ describe("sampleHostHealth", () => {
     expect(Math.abs(health.hostUptimeSeconds - uptime)).toBeLessThan(5);
     expect(health.agentRssBytes).toBeGreaterThan(10 * 2 ** 20);
     expect(health.load1m).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe("CPU use from /proc/stat", () => {
+  it("reads the cpu line: idle with I/O wait, every state in the total", () => {
+    const stat = ["cpu  100 5 50 800 20 3 2 10 7 0", "cpu0 50 2 25 400 10 1 1 5 3 0", "intr 12345 0 0"].join(
+      "\n",
+    );
+    expect(parseCpuTicks(stat)).toEqual({ idle: 820, total: 990 });
+    expect(parseCpuTicks("intr 1 2 3\n")).toBeUndefined();
+  });
+
+  it("is the busy share of the ticks between two readings, and 0 when none passed", () => {
+    const before = { idle: 820, total: 990 };
+    expect(cpuPercentBetween(before, { idle: 880, total: 1190 })).toBeCloseTo(70, 10);
+    expect(cpuPercentBetween(before, before)).toBe(0);
+    expect(cpuPercentBetween(undefined, { idle: 25, total: 100 })).toBe(75);
+  });
+
+  it("follows the host: well above half while every core spins", async () => {
+    await sampleHostHealth();
+    const spin = "const end = Date.now() + 1500; while (Date.now() < end);";
+    const cores = Math.min(8, availableParallelism());
+    const children = Array.from({ length: cores }, () => execFile(process.execPath, ["-e", spin]));
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    const busy = await sampleHostHealth();
+    await Promise.all(children.map((child) => new Promise((resolve) => child.on("exit", resolve))));
+    expect(busy.cpuPercent).toBeGreaterThan(60);
   });
 });
 

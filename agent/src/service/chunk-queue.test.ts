@@ -62,6 +62,41 @@ describe("ChunkQueue", () => {
     expect(queue.queued).toBe(CHUNK * 2 + 100);
   });
 
+  it("gives a lent buffer back once every byte of it was skipped, assembled or sent, and not before", async () => {
+    const queue = new ChunkQueue(CHUNK, 1000);
+    let backs = 0;
+    // 1000 bytes skipped, then three whole chunks as views, then 1000 bytes copied into the next.
+    queue.write(Buffer.alloc(1000 + 3 * CHUNK + 1000), () => backs++);
+    const views: OutputChunk[] = [];
+    for (let i = 0; i < 3; i++) views.push((await queue.take()) as OutputChunk);
+    expect(views.every((v) => v.sent !== undefined && v.data.length === CHUNK)).toBe(true);
+    views[0]?.sent?.();
+    views[1]?.sent?.();
+    views[1]?.sent?.();
+    expect(backs).toBe(0);
+    views[2]?.sent?.();
+    expect(backs).toBe(1);
+    // Straddling bytes are copied into chunks of their own: this buffer goes back at once.
+    queue.write(Buffer.alloc(CHUNK), () => backs++);
+    expect(backs).toBe(2);
+    const assembled = (await queue.take()) as OutputChunk;
+    expect(assembled.sent).toBeUndefined();
+    expect(assembled.data.length).toBe(CHUNK);
+    queue.close();
+    expect((await queue.take())?.data.length).toBe(1000);
+    await expect(queue.take()).resolves.toBeUndefined();
+  });
+
+  it("never gives back a lent buffer the queue dropped in a failure", async () => {
+    const queue = new ChunkQueue(CHUNK, 0);
+    let backs = 0;
+    queue.write(Buffer.alloc(2 * CHUNK), () => backs++);
+    const first = (await queue.take()) as OutputChunk;
+    queue.fail(new AppError(ErrorCode.Cancelled, "slice cancelled"));
+    first.sent?.();
+    expect(backs).toBe(0);
+  });
+
   it("fails a waiting and a later take, and drops what was queued", async () => {
     const queue = new ChunkQueue(CHUNK, 0);
     const waiting = queue.take();

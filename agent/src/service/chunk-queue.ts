@@ -3,12 +3,17 @@
  * (1 MiB, transferred), and the gRPC stream wants chunks of exactly `chunkBytes` (the last may be
  * shorter) at known offsets. The queue skips the first `skip` bytes (a resumed call), cuts the
  * rest into chunks and hands them to the stream in order. Whole chunks are views of the
- * transferred buffers (no copy); only a chunk that spans two buffers is assembled.
+ * transferred buffers (no copy); a chunk that spans two buffers (a resume offset, the last
+ * bytes) is assembled in a buffer of its own.
  *
- * It holds no backpressure of its own: the worker sends a buffer only with a credit, and the
- * caller returns one once the stream has taken the buffer's bytes ({@link ChunkQueue.queued}
- * says how many bytes wait), so the queue never holds more than the credits' worth plus a chunk.
- * The SHA-256 of the output is the worker's (transfer-sink.ts), next to the slice.
+ * A buffer written with a `giveBack` callback is lent: the callback runs once every byte of it
+ * was skipped, copied into an assembled chunk, or sent ({@link OutputChunk.sent}, which the
+ * caller calls when gRPC has copied the chunk), after which the queue holds no view of it. A
+ * buffer lent and dropped by {@link ChunkQueue.fail} is never given back.
+ *
+ * It holds no backpressure of its own: the worker lends only a few buffers at a time, so the
+ * queue never holds more than those plus a chunk. The SHA-256 of the output is the worker's
+ * (transfer-sink.ts), next to the slice.
  */
 import { AppError, ErrorCode } from "@pcapfleet/core";
 
@@ -17,6 +22,14 @@ export interface OutputChunk {
   /** Offset of `data[0]` in the whole output. */
   readonly offset: number;
   readonly data: Buffer;
+  /** For a view of a lent buffer: call once the bytes were copied out (undefined otherwise). */
+  readonly sent: (() => void) | undefined;
+}
+
+/** A lent buffer: bytes of it still viewed by the queue or the stream, and how to give it back. */
+interface Loan {
+  outstanding: number;
+  readonly giveBack: () => void;
 }
 
 /** See the module comment. */
@@ -29,8 +42,8 @@ export class ChunkQueue {
   private nextOffset: number;
   private readonly queue: OutputChunk[] = [];
   private queuedBytes = 0;
-  /** Pieces of the chunk being assembled across writes. */
-  private pending: Buffer[] = [];
+  /** The chunk being assembled across writes, and its bytes so far. */
+  private pending: Buffer | null = null;
   private pendingBytes = 0;
   private closed = false;
   private failure: AppError | null = null;
@@ -49,9 +62,14 @@ export class ChunkQueue {
     return this.queuedBytes;
   }
 
-  /** Queues what of `chunk` is past the skipped bytes, cut to chunk size. The queue keeps `chunk`. */
-  write(chunk: Buffer): void {
+  /**
+   * Queues what of `chunk` is past the skipped bytes, cut to chunk size. The queue keeps views of
+   * `chunk`; with `giveBack`, the buffer is lent (see the module comment).
+   */
+  write(chunk: Buffer, giveBack?: () => void): void {
     if (this.closed || this.failure !== null) return;
+    const loan: Loan | undefined =
+      giveBack === undefined ? undefined : { outstanding: chunk.length, giveBack };
     let at = 0;
     if (this.skip > 0) {
       at = Math.min(this.skip, chunk.length);
@@ -59,18 +77,23 @@ export class ChunkQueue {
     }
     this.total += chunk.length;
     const size = this.chunkBytes;
+    let viewed = 0;
     while (at < chunk.length) {
       if (this.pendingBytes === 0 && chunk.length - at >= size) {
-        this.push(chunk.subarray(at, at + size));
+        this.push(chunk.subarray(at, at + size), loan);
         at += size;
+        viewed += size;
         continue;
       }
       const take = Math.min(size - this.pendingBytes, chunk.length - at);
-      this.pending.push(chunk.subarray(at, at + take));
+      this.pending ??= Buffer.allocUnsafe(size);
+      chunk.copy(this.pending, this.pendingBytes, at, at + take);
       this.pendingBytes += take;
       at += take;
       if (this.pendingBytes === size) this.flushPending();
     }
+    // Skipped and copied bytes are done with; views are released as they are sent.
+    if (loan !== undefined) release(loan, chunk.length - viewed);
   }
 
   /** Queues the last, shorter chunk; the output is complete. */
@@ -110,15 +133,16 @@ export class ChunkQueue {
   }
 
   private flushPending(): void {
-    if (this.pendingBytes === 0) return;
-    const data = this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending);
-    this.pending = [];
+    if (this.pending === null || this.pendingBytes === 0) return;
+    const data = this.pending.subarray(0, this.pendingBytes);
+    this.pending = null;
     this.pendingBytes = 0;
-    this.push(data);
+    this.push(data, undefined);
   }
 
-  private push(data: Buffer): void {
-    this.queue.push({ offset: this.nextOffset, data });
+  private push(data: Buffer, loan: Loan | undefined): void {
+    const sent = loan === undefined ? undefined : once(() => release(loan, data.length));
+    this.queue.push({ offset: this.nextOffset, data, sent });
     this.nextOffset += data.length;
     this.queuedBytes += data.length;
     this.wakeUp();
@@ -134,4 +158,21 @@ export class ChunkQueue {
 /** The `cancelled` error a slice ends with when its call went away. */
 export function cancelledError(reason: unknown): AppError {
   return new AppError(ErrorCode.Cancelled, "slice cancelled", { cause: reason });
+}
+
+/** Counts `bytes` of `loan` as done with; gives the buffer back when none is left. */
+function release(loan: Loan, bytes: number): void {
+  if (bytes <= 0) return;
+  loan.outstanding -= bytes;
+  if (loan.outstanding === 0) loan.giveBack();
+}
+
+/** `fn`, callable once. */
+function once(fn: () => void): () => void {
+  let called = false;
+  return () => {
+    if (called) return;
+    called = true;
+    fn();
+  };
 }

@@ -21,6 +21,7 @@ import {
   type SliceRequest,
   type SliceResponseSchema,
   TaskKind,
+  whenSent,
 } from "@pcapfleet/proto";
 import type { BusyTasks } from "../tasks/busy-tasks.js";
 import { ChunkQueue, cancelledError } from "./chunk-queue.js";
@@ -110,15 +111,14 @@ export async function* serveSlice(
     for (;;) {
       const chunk = await queue.take();
       if (chunk === undefined) break;
+      // A view of a lent buffer: the worker gets the buffer back once gRPC copied its bytes.
+      if (chunk.sent !== undefined) whenSent(chunk.data, chunk.sent);
       yield {
         kind: {
           case: "chunk",
           value: { sequence: sequence++, offset: BigInt(chunk.offset), data: chunk.data },
         },
       };
-      // The stream took the chunk (grpc-js framed it, or holds it below its high-water mark):
-      // the worker may send more once a whole buffer was taken.
-      run.taken();
     }
     const { result, sha256 } = await run.result;
     if (resumeOffset > queue.total) {

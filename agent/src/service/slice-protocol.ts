@@ -2,16 +2,20 @@
  * The messages between a Slice call (main thread) and the slice worker that runs it
  * (slice-worker.ts), and the shared control word. One slice at a time per worker:
  *
- *   main → worker  `start` (the slice's options, the control word, the first credits),
- *                  `credit` (the stream took what an earlier `data` carried: send more),
+ *   main → worker  `start` (the slice's options, the control word),
+ *                  `return` (a lent output buffer comes back, transferred: fill it again),
  *                  `cancel` (the call went away);
  *   worker → main  `data` (output bytes; the ArrayBuffer is transferred, not copied),
  *                  `progress`, then exactly one of `done` (result and SHA-256) or `failed`.
  *
- * Credits bound what the worker sends ahead of the stream: each `data` spends one, and the main
- * thread returns one once the bytes of a `data` have been taken by the stream. Cancellation is
- * also written into a shared word, because a worker reading synchronously runs its slice
- * without ever turning its event loop, and would see a `cancel` message only at its end.
+ * The worker's output buffers circulate: a `data` with an id lends its buffer, and the main
+ * thread transfers it back in a `return` once gRPC has copied every byte of it into its frames,
+ * so a slice allocates a few buffers, not one per MiB (the memory's first-touch page faults and
+ * the garbage collection of external memory cost more than the slice's copies). The worker
+ * lends at most `IN_FLIGHT` buffers (the engine's ChunkedOutput), which bounds what it runs
+ * ahead of the stream. A `data` with id -1 is a copy the main thread keeps.
+ * Cancellation is also written into a shared word, because a worker reading synchronously runs
+ * its slice without ever turning its event loop, and would see a `cancel` message only at its end.
  */
 import { AppError, type ErrorCode } from "@pcapfleet/core/errors";
 import type { CaptureFile, Instant, SliceProgress, SliceResult } from "@pcapfleet/pcap/query";
@@ -41,9 +45,14 @@ export type ToWorker =
       readonly job: SliceJob;
       /** Shared Int32Array of {@link CONTROL_SLOTS} slots. */
       readonly control: SharedArrayBuffer;
-      readonly credits: number;
     }
-  | { readonly type: "credit"; readonly credits: number }
+  | {
+      readonly type: "return";
+      /** The id of the `data` that lent it. */
+      readonly id: number;
+      /** Transferred back: the worker owns it again. */
+      readonly buffer: ArrayBuffer;
+    }
   | { readonly type: "cancel" };
 
 /** A failure as it crosses the thread boundary: an AppError's code, message and details, and the cause's text. */
@@ -62,9 +71,11 @@ export type WireResult = Pick<SliceResult, "packets" | "bytes" | "truncated" | "
 export type FromWorker =
   | {
       readonly type: "data";
-      /** Transferred: the main thread owns it from now on. */
+      /** The loan's id (unique in the worker), to `return` the buffer with; -1: keep it. */
+      readonly id: number;
+      /** Transferred: the main thread owns it until it returns it. */
       readonly buffer: ArrayBuffer;
-      readonly offset: number;
+      /** Output bytes at the start of `buffer`. */
       readonly length: number;
     }
   | { readonly type: "progress"; readonly progress: SliceProgress }

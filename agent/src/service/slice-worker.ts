@@ -29,10 +29,10 @@ let running: Running | null = null;
 port.on("message", (message: ToWorker) => {
   switch (message.type) {
     case "start":
-      void run(message.job, new Int32Array(message.control), message.credits);
+      void run(message.job, new Int32Array(message.control));
       break;
-    case "credit":
-      running?.sink.credit(message.credits);
+    case "return":
+      running?.sink.returned(message.id, message.buffer);
       break;
     case "cancel":
       running?.controller.abort();
@@ -41,9 +41,9 @@ port.on("message", (message: ToWorker) => {
   }
 });
 
-async function run(job: SliceJob, control: Int32Array, credits: number): Promise<void> {
+async function run(job: SliceJob, control: Int32Array): Promise<void> {
   const out = port as NonNullable<typeof port>;
-  const sink = new TransferSink(out, control, credits);
+  const sink = new TransferSink(out, control);
   const controller = new AbortController();
   running = { sink, controller };
   try {

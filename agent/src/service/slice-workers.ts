@@ -47,9 +47,9 @@ export class SliceWorker {
     });
   }
 
-  /** Sends `message` (a SharedArrayBuffer in it is shared, not copied). */
-  post(message: ToWorker): void {
-    if (!this.exited) this.thread.postMessage(message);
+  /** Sends `message` (a SharedArrayBuffer in it is shared, not copied; `transfer` moves). */
+  post(message: ToWorker, transfer: ArrayBuffer[] = []): void {
+    if (!this.exited) this.thread.postMessage(message, transfer);
   }
 
   /** Stops the thread at once (even mid-slice); `onExit` follows. */

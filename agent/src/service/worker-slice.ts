@@ -1,16 +1,14 @@
 /**
  * One slice run in a worker, seen from the main thread: starts it, feeds the output the worker
- * transfers into the call's {@link ChunkQueue}, returns credits as the stream takes the bytes,
- * passes progress on, and settles with the worker's result or its error (the AppError the
- * slice failed with, as if it had run here). A worker that dies (an uncaught error, out of
- * memory, terminated) fails the slice with `internal`, or `unavailable` when the agent is
- * shutting down; the thread is not reused.
+ * transfers into the call's {@link ChunkQueue}, gives each lent buffer back once gRPC has
+ * copied all of its bytes into frames (see slice-protocol.ts), passes progress on, and settles
+ * with the worker's result or its error (the AppError the slice failed with, as if it had run
+ * here). A worker that dies (an uncaught error, out of memory, terminated) fails the slice with
+ * `internal`, or `unavailable` when the agent is shutting down; the thread is not reused.
  *
- * Credits: the worker starts with {@link CREDITS} and spends one per output buffer (1 MiB from
- * the engine). A buffer's credit comes back once the stream has taken all of its bytes, so the
- * worker runs at most that many buffers ahead of what gRPC has taken: enough for it to fill
- * the next buffer while the main thread sends the last, and a bound on memory whatever the
- * reader's pace.
+ * The worker lends a few buffers at a time (the engine's IN_FLIGHT), so it runs at most that
+ * far ahead of what gRPC has taken: enough to fill the next buffer while the main thread sends
+ * the last, and a bound on memory whatever the reader's pace.
  */
 import { AppError, ErrorCode } from "@pcapfleet/core";
 import type { SliceProgress } from "@pcapfleet/pcap";
@@ -18,8 +16,6 @@ import type { ChunkQueue } from "./chunk-queue.js";
 import { CONTROL_CANCEL, CONTROL_SLOTS, fromWire, type SliceJob, type WireResult } from "./slice-protocol.js";
 import type { SliceWorker, SliceWorkers } from "./slice-workers.js";
 
-/** Output buffers the worker may send ahead of the stream. */
-export const CREDITS = 3;
 /** After a cancel, time the worker gets to stop on its own before it is terminated. */
 const STOP_GRACE_MS = 10_000;
 
@@ -36,8 +32,6 @@ export interface WorkerSliceRun {
   readonly result: Promise<FinishedSlice>;
   /** Resolves once the worker stopped reading (done, failed, cancelled or gone); never rejects. */
   readonly ended: Promise<void>;
-  /** The stream took a chunk: returns the credits of buffers now fully taken. */
-  taken(): void;
   /** Stops the slice; `error` is what the queue and the result fail with. */
   cancel(error: AppError): void;
 }
@@ -52,8 +46,6 @@ export function runInWorker(
   const worker: SliceWorker = workers.acquire();
   const shared = new SharedArrayBuffer(CONTROL_SLOTS * Int32Array.BYTES_PER_ELEMENT);
   const control = new Int32Array(shared);
-  /** Output offset at the end of each buffer whose credit is still out. */
-  const ends: number[] = [];
   let settled = false;
   let grace: NodeJS.Timeout | undefined;
   let resolveResult: (finished: FinishedSlice) => void = () => undefined;
@@ -84,23 +76,16 @@ export function runInWorker(
     markEnded();
   };
 
-  const settleCredits = (): void => {
-    const released = queue.total - queue.queued;
-    let credits = 0;
-    while (ends.length > 0 && (ends[0] as number) <= released) {
-      ends.shift();
-      credits++;
-    }
-    if (credits > 0 && !settled) worker.post({ type: "credit", credits });
-  };
-
   worker.onMessage = (message) => {
     switch (message.type) {
-      case "data":
-        queue.write(Buffer.from(message.buffer, message.offset, message.length));
-        ends.push(queue.total);
-        settleCredits();
+      case "data": {
+        const { id, buffer } = message;
+        // A loan goes back once its bytes are in gRPC frames (a returned buffer arriving after
+        // the slice ended is ignored by the worker); a kept copy is just queued.
+        const giveBack = id < 0 ? undefined : () => worker.post({ type: "return", id, buffer }, [buffer]);
+        queue.write(Buffer.from(buffer, 0, message.length), giveBack);
         break;
+      }
       case "progress":
         onProgress(message.progress);
         break;
@@ -121,16 +106,15 @@ export function runInWorker(
       false,
     );
   };
-  worker.post({ type: "start", job, control: shared, credits: CREDITS });
+  worker.post({ type: "start", job, control: shared });
 
   return {
     result,
     ended,
-    taken: settleCredits,
     cancel(error) {
       if (settled) return;
       queue.fail(error);
-      // The flag reaches a worker busy reading; the message one waiting for a credit.
+      // The flag reaches a worker busy reading; the message one waiting for a buffer.
       Atomics.store(control, CONTROL_CANCEL, 1);
       worker.post({ type: "cancel" });
       grace ??= setTimeout(() => void worker.terminate(), STOP_GRACE_MS);

@@ -1,6 +1,7 @@
 /**
  * The output core on real destinations: a file by path and by descriptor (chunks reused from a
- * bounded pool), a PassThrough read late (chunks it holds are never refilled), raw runs that
+ * bounded pool), a sink that lends chunks (the memory it gives back is refilled), a PassThrough
+ * read late (chunks it holds are never refilled), raw runs that
  * span chunks, and write failures of a full device and of a failing stream.
  */
 import { randomBytes } from "node:crypto";
@@ -10,6 +11,7 @@ import { PassThrough, Writable } from "node:stream";
 import { AppError } from "@pcapfleet/core/errors";
 import { describe, expect, it } from "vitest";
 import { ChunkedOutput, IN_FLIGHT, MIN_WRITE_CHUNK } from "./chunked-output.js";
+import type { ByteSink } from "./sink.js";
 import { withTempDir } from "./testing.js";
 
 /** 1 MiB of random bytes, appended in uneven runs so that runs straddle chunk boundaries. */
@@ -60,6 +62,38 @@ describe("ChunkedOutput", () => {
     await reading;
     expect(Buffer.concat(received).equals(payload)).toBe(true);
     expect(chunks.size).toBeGreaterThanOrEqual(payload.length / MIN_WRITE_CHUNK);
+  });
+
+  it("fills again the memory a lending sink gives back, as the new Buffer it returns", async () => {
+    const received: Buffer[] = [];
+    const memories = new Set<ArrayBufferLike>();
+    let lent = 0;
+    let mostLent = 0;
+    const sink: ByteSink = {
+      name: "<lending>",
+      full: false,
+      write: () => {
+        throw new Error("a lending sink is only lent to");
+      },
+      drain: () => Promise.resolve(),
+      close: () => Promise.resolve(),
+      // As across threads: the bytes are copied out later, and the memory comes back as a new Buffer.
+      lend: async (chunk, length) => {
+        memories.add(chunk.buffer);
+        mostLent = Math.max(mostLent, ++lent);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        received.push(Buffer.from(chunk.subarray(0, length)));
+        lent -= 1;
+        return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+      },
+    };
+    const out = await ChunkedOutput.open(sink, { chunkSize: MIN_WRITE_CHUNK });
+    const chunks = await appendAll(out);
+    expect(Buffer.concat(received).equals(payload)).toBe(true);
+    expect(mostLent).toBeLessThanOrEqual(IN_FLIGHT);
+    // 16 chunks' worth went through at most the chunks in flight plus the one being filled.
+    expect(memories.size).toBeLessThanOrEqual(IN_FLIGHT + 1);
+    expect(chunks.size).toBeGreaterThan(IN_FLIGHT + 1);
   });
 
   it("puts a block larger than a chunk in a chunk of its own", async () => {

@@ -4,8 +4,9 @@
  * {@link ChunkDestination}, so files and streams see few, large writes.
  *
  * Chunks come from a small pool. A destination that is done with a chunk once written (a file,
- * a socket) gives it back and it is filled again; one that keeps chunks (memory, a caller's
- * sink) gets a fresh one each time. Reuse matters: fresh 4 MiB chunks cost four times the copy
+ * a socket, a sink that lends: the agent's slice worker, whose chunks come back from the main
+ * thread as new Buffers over the same memory) gives it back and it is filled again; one that
+ * keeps chunks (memory, a caller's sink) gets a fresh one each time. Reuse matters: fresh 4 MiB chunks cost four times the copy
  * time of recycled ones (first-touch page faults, and the GC pressure of external memory, which
  * V8 collects only every ~64 MB: a multi-gigabyte slice would otherwise leave the process
  * 60-100 MB above its live size), and with a few chunks in flight the kernel's copy runs on
@@ -166,7 +167,8 @@ export class ChunkedOutput {
     this.inFlight += 1;
     const reuse = this.dest.reuses && chunk.length === this.chunkSize;
     this.dest.send(chunk, length).then(
-      () => this.settle(reuse ? chunk : null),
+      (back) =>
+        this.settle(reuse ? (back instanceof Buffer && back.length === this.chunkSize ? back : chunk) : null),
       (error: unknown) => {
         this.failure ??= error;
         this.settle(null);

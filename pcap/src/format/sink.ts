@@ -39,6 +39,14 @@ export interface ByteSink {
   drain(): Promise<void>;
   /** Writes what is queued, then releases the destination. */
   close(): Promise<void>;
+  /**
+   * Optional: a sink that is done with a chunk at a known moment lends it instead of keeping
+   * it. It takes `chunk[0, length)` and resolves once it no longer needs the bytes, with the
+   * Buffer to fill next: the same memory, as a new Buffer when the bytes travelled to another
+   * thread and back (a transferred ArrayBuffer), or undefined to reuse `chunk` itself. The
+   * output then keeps a few chunks in circulation instead of allocating one per write.
+   */
+  lend?(chunk: Buffer, length: number): Promise<Buffer | undefined>;
 }
 
 /** What writers accept as a destination: a path, an open file descriptor, a Writable, or a sink. */
@@ -88,8 +96,12 @@ export interface ChunkDestination {
   readonly reuses: boolean;
   /** True while the destination itself asks the producer to wait (its own backpressure). */
   readonly full: boolean;
-  /** Queues `chunk[0, length)`; resolves once the destination is done with it, rejects on failure. */
-  send(chunk: Buffer, length: number): Promise<void>;
+  /**
+   * Queues `chunk[0, length)`; resolves once the destination is done with it (with the Buffer
+   * to fill again when the memory came back as a new object, see {@link ByteSink.lend}),
+   * rejects on failure.
+   */
+  send(chunk: Buffer, length: number): Promise<unknown>;
   /** Resolves once {@link ChunkDestination.full} has cleared; rejects with a failure. */
   drain(): Promise<void>;
   /** Called once every send has settled: releases the destination. */
@@ -203,22 +215,24 @@ class StreamDestination implements ChunkDestination {
   }
 }
 
-/** A caller's sink: it owns every chunk it is given. */
+/** A caller's sink: it owns every chunk it is given, unless it lends them ({@link ByteSink.lend}). */
 class SinkDestination implements ChunkDestination {
-  readonly reuses = false;
+  readonly reuses: boolean;
   readonly name: string;
   private readonly sink: ByteSink;
 
   constructor(sink: ByteSink) {
     this.sink = sink;
     this.name = sink.name;
+    this.reuses = sink.lend !== undefined;
   }
 
   get full(): boolean {
     return this.sink.full;
   }
 
-  send(chunk: Buffer, length: number): Promise<void> {
+  send(chunk: Buffer, length: number): Promise<unknown> {
+    if (this.sink.lend !== undefined) return this.sink.lend(chunk, length);
     this.sink.write(chunk.subarray(0, length));
     return Promise.resolve();
   }
