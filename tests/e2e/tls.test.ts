@@ -178,6 +178,47 @@ describe.each(backends)(
       expect(done.result?.packets).toBe(expected.length);
     });
 
+    it("fails a task to a sensor whose certificate the collector does not trust, saying TLS", async () => {
+      // Its heartbeats reach the collector (which asks no client certificate), but the
+      // collector cannot verify the certificate it serves slices with.
+      const foreign = await startAgentProcess(work, {
+        sensor: "foreign-sensor",
+        location: "tls-site",
+        stores: [join(work, "ring")],
+        stateDir: join(work, "state-foreign"),
+        collector: collector.grpcAddress,
+        heartbeatS: 0.5,
+        quietMs: 200,
+        tls: { cert: pki.otherClient.cert, key: pki.otherClient.key, ca: pki.ca },
+      });
+      try {
+        await until("the foreign sensor online", async () => {
+          const rows = (await api("/sensors")).body["sensors"] as { name: string; status: string }[];
+          return rows.find((r) => r.name === "foreign-sensor" && r.status !== "offline");
+        });
+        const submitted = await api("/jobs", {
+          method: "POST",
+          body: JSON.stringify({
+            start_time: iso(START_SEC + 1),
+            end_time: iso(START_SEC + 2),
+            sensors: ["foreign-sensor"],
+          }),
+        });
+        expect(submitted.status, JSON.stringify(submitted.body)).toBe(201);
+        const id = submitted.body["id"] as string;
+        const done = await until(`job ${id} to finish`, async () => {
+          const job = (await api(`/jobs/${id}`)).body as unknown as Job;
+          return ["complete", "partial", "failed", "cancelled"].includes(job.status) ? job : undefined;
+        });
+        expect(done.status).toBe("failed");
+        expect(done.tasks[0]?.error_message).toMatch(
+          /^TLS handshake with sensor foreign-sensor \(127\.0\.0\.1:\d+\) failed: .+; the sensor's certificate must be signed by the collector's tls\.ca/,
+        );
+      } finally {
+        await foreign.stop();
+      }
+    });
+
     it("lets only holders of a fleet certificate slice the agent", async () => {
       expect(await sliceStatus(grpc.credentials.createInsecure())).toBe(GrpcStatus.UNAVAILABLE);
       expect(await sliceStatus(caOnlyCredentials(pki.ca))).toBe(GrpcStatus.UNAVAILABLE);

@@ -17,6 +17,8 @@ export interface AgentClients {
   get(address: string): TypedClient<typeof CaptureService>;
   /** Closes every channel. */
   close(): void;
+  /** True when the channels are TLS. */
+  readonly secure: boolean;
 }
 
 /**
@@ -47,5 +49,6 @@ export function createAgentClients(credentials?: ChannelCredentials): AgentClien
       for (const { channel } of channels.values()) channel.close();
       channels.clear();
     },
+    secure: credentials !== undefined,
   };
 }

@@ -12,7 +12,7 @@ import { mkdir, stat, truncate } from "node:fs/promises";
 import { Metadata } from "@grpc/grpc-js";
 import { AppError, ErrorCode, GrpcStatus, type Logger } from "@pcapfleet/core";
 import { parseInstant } from "@pcapfleet/pcap";
-import { SkipReason } from "@pcapfleet/proto";
+import { SkipReason, tlsCallError } from "@pcapfleet/proto";
 import type { AgentClients } from "./agent-clients.js";
 import { HashingFile } from "./hashing-file.js";
 import type { ClaimedTask, TaskEnd } from "./queue.js";
@@ -259,8 +259,18 @@ function classify(error: unknown, claimed: ClaimedTask, attempts: number, deps: 
               code: TaskError.AgentError,
               message: `${where} refused the request: ${details}`,
             };
-      case GrpcStatus.UNAVAILABLE:
+      case GrpcStatus.UNAVAILABLE: {
+        // A failed handshake says so (a certificate the other side does not trust, TLS on one
+        // side only), rather than reading as a sensor that is down.
+        const tls = tlsCallError(error, where, {
+          secure: deps.clients.secure,
+          hint: deps.clients.secure
+            ? "the sensor's certificate must be signed by the collector's tls.ca, and the sensor's tls.ca must sign the collector's"
+            : "give the collector a tls block (cert, key, ca) when the sensors serve TLS",
+        });
+        if (tls !== undefined) return retryOrFail(TaskError.SensorOffline, tls.message, attempts, deps);
         return retryOrFail(TaskError.SensorOffline, `cannot reach ${where}: ${details}`, attempts, deps);
+      }
       case GrpcStatus.DEADLINE_EXCEEDED:
         return retryOrFail(TaskError.Timeout, `${where} timed out: ${details}`, attempts, deps);
       default:
