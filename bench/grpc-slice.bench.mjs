@@ -20,7 +20,7 @@ import { availableParallelism } from "node:os";
 import { basename, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { loadNote, median, outputDir, runOnce, warmCache } from "./lib/measure.mjs";
+import { loadNote, median, outputDir, runOnce, sha256CpuPerGb, warmCache } from "./lib/measure.mjs";
 import { BENCH_DIR, ensureRing } from "./lib/ring.mjs";
 import { agentSlice, ensureIndexes, tcpdumpPerFile } from "./lib/slice-tools.mjs";
 
@@ -417,6 +417,12 @@ function section({ ring, chunkBytes, floorRows, rows, loadBefore }) {
   const cores = availableParallelism();
   /** All the host's cores busy with nothing but this slice: server and client share them. */
   const hostBound = (r) => cores / (r.serverCpuPerGb + r.clientCpuPerGb);
+  // What no slice over gRPC with SliceDone's hash can avoid, from this run's own full slices: the
+  // client's receive, the server main thread's send (grpc-js framing, HTTP/2, loopback TCP; the
+  // slice itself is on the worker), and the SHA-256 of the output.
+  const sha = sha256CpuPerGb();
+  const transport = Math.min(...rows.map((r) => r.serverMainCpuPerGb + r.clientCpuPerGb));
+  const floorBound = cores / (transport + sha);
   return [
     "## Slice over gRPC (CaptureService/Slice on loopback)",
     "",
@@ -443,7 +449,9 @@ function section({ ring, chunkBytes, floorRows, rows, loadBefore }) {
     "untimed run per query hashes the stream: its SHA-256 equals `pcapfleet-agent slice`'s output",
     "and SliceDone's sha256.",
     "The slice (reads, filter, output framing, SHA-256) runs in a worker thread; the server's main",
-    "thread cuts the transferred output into chunks and runs gRPC. Per thread, from /proc: *main",
+    "thread cuts the transferred output into chunks and runs gRPC, and gives each 1 MiB output buffer",
+    "back to the worker once gRPC has copied it into frames (no allocation per buffer; before that, 0.54–0.57",
+    "GB/s with no filter on this host, main thread 0.93–1.04 CPU s/GB). Per thread, from /proc: *main",
     "thread*, and *slice worker* = the server's busiest other thread; *one core per thread* is",
     "1 / the largest of main thread, slice worker and client.",
     "Before the worker (same ring and queries, load average 3.35 / 3.24 / 3.81): 0.27 GB/s",
@@ -459,6 +467,11 @@ function section({ ring, chunkBytes, floorRows, rows, loadBefore }) {
       ` (${rows.map((r) => `${fmt(threadBound(r))} GB/s`).join(", ")}).`,
     `- This host's ${cores} cores, shared by server and client and busy with nothing else, allow at most ` +
       `${rows.map((r) => `${fmt(hostBound(r))} GB/s`).join(" and ")} (${cores} / (server + client CPU s/GB)).`,
+    `- What no such slice can avoid, in this run: sending and receiving over gRPC (server main thread + client, ` +
+      `at least ${fmt(transport)} CPU s/GB above) and the SHA-256 of the output that SliceDone carries ` +
+      `(${fmt(sha)} s/GB on this CPU): ${fmt(transport + sha)} CPU s/GB, so ${cores} cores allow at most ` +
+      `${fmt(floorBound)} GB/s even if reading and filtering cost nothing` +
+      `${floorBound < TARGET_GBPS ? `: ${TARGET_GBPS} GB/s is out of reach on this host` : ""}.`,
   ].join("\n");
 }
 

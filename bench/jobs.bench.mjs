@@ -27,13 +27,15 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadNote, median, outputDir, runOnce, warmCache } from "./lib/measure.mjs";
+import { loadNote, median, outputDir, runOnce, sha256CpuPerGb, warmCache } from "./lib/measure.mjs";
 import { digestPcap } from "./lib/pcap-digest.mjs";
 import { BENCH_DIR, DEFAULT_RING, ensureRing } from "./lib/ring.mjs";
 import { AGENT, ensureIndexes } from "./lib/slice-tools.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const COLLECTOR_BIN = join(ROOT, "collector", "bin", "pcapfleet-collector.js");
+// The collector as npm installs it: its shell launcher (the allocator setting it runs with is part
+// of the product, ADR 0015), which runs the `node` on PATH.
+const COLLECTOR_BIN = join(ROOT, "collector", "bin", "pcapfleet-collector");
 const RING_FILES = Number(process.env.BENCH_JOBS_RING_FILES ?? 14);
 const FILE_MIB = Number(process.env.BENCH_JOBS_FILE_MIB ?? 128);
 const WINDOW_FILES = Math.min(8, RING_FILES);
@@ -54,9 +56,9 @@ function rssOf(pid) {
   }
 }
 
-/** Spawns `args` with node and waits for `pattern` in its output; returns the match and the child. */
-async function startProcess(args, env, pattern, what) {
-  const proc = spawn(process.execPath, args, {
+/** Spawns `args` with `command` (node) and waits for `pattern` in its output; returns the match and the child. */
+async function startProcess(args, env, pattern, what, command = process.execPath) {
+  const proc = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -172,18 +174,6 @@ async function runJob(
   };
 }
 
-/** CPU seconds per GB SHA-256 costs one thread of this host (Node's OpenSSL, 256 KiB updates). */
-function sha256CpuPerGb() {
-  const block = randomBytes(256 * 1024);
-  const hash = createHash("sha256");
-  const before = process.cpuUsage();
-  const rounds = 2048; // 512 MiB
-  for (let i = 0; i < rounds; i++) hash.update(block);
-  hash.digest();
-  const used = process.cpuUsage(before);
-  return (used.user + used.system) / 1e6 / ((rounds * block.length) / 1e9);
-}
-
 /** The manual way: tcpdump per file of every ring, then mergecap; a shell script, timed as one process. */
 function manualScript(files, filter, outDir, window) {
   const script = join(outDir, "manual.sh");
@@ -249,10 +239,11 @@ export default async function jobsBench({ log }) {
       ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_JOBS_PROFILE]
       : [];
     const collector = await startProcess(
-      [...profile, COLLECTOR_BIN, "run", "--config", configFile],
-      env,
+      ["run", "--config", configFile],
+      profile.length > 0 ? { ...env, NODE_OPTIONS: profile.join(" ") } : env,
       /Dashboard: (http:\/\/\S+?)\/?\n[\s\S]*gRPC: (\S+)\n/,
       "collector",
+      COLLECTOR_BIN,
     );
     processes.push(collector.proc);
     tails.push(["collector", collector.tail]);
@@ -366,9 +357,11 @@ export default async function jobsBench({ log }) {
               ? "main"
               : `${text.slice(text.indexOf("(") + 1, text.lastIndexOf(")"))}:${tid}`;
           const fields = text.slice(text.lastIndexOf(") ") + 2).split(" ");
-          const t = (out[name] ??= { user: 0, system: 0 });
-          t.user += Number(fields[11]) / 100;
-          t.system += Number(fields[12]) / 100;
+          const before = out[name] ?? { user: 0, system: 0 };
+          out[name] = {
+            user: before.user + Number(fields[11]) / 100,
+            system: before.system + Number(fields[12]) / 100,
+          };
         } catch {
           // The thread ended meanwhile.
         }
@@ -416,6 +409,40 @@ export default async function jobsBench({ log }) {
       });
       return `## probe (${load})\n\n${o.join("\n")}\n\nlast run's tasks phase by thread (collector, agents):\n${tasksByThread.join("\n")}`;
     }
+    // Memory: every packet of the whole rings, about 5 GB, in and out.
+    const memoryRun = async () => {
+      let peak = 0;
+      // And per phase (tasks, merge, download): which part of the job holds the memory.
+      let phasePeak = 0;
+      const phasePeaks = {};
+      const pid = collector.proc.pid;
+      const sample = () => {
+        const rss = rssOf(pid);
+        peak = Math.max(peak, rss);
+        phasePeak = Math.max(phasePeak, rss);
+      };
+      const sampler = setInterval(sample, 50);
+      const whole = {
+        start_time: iso(rings[0].start),
+        end_time: new Date(
+          Date.parse(iso(rings.map((r) => r.end).sort((a, b) => b[0] - a[0])[0])) + 1000,
+        ).toISOString(),
+      };
+      const big = await runJob(api, http, token, { ...whole, sensors }, sample, undefined, (phase) => {
+        sample();
+        phasePeaks[phase] = phasePeak;
+        phasePeak = 0;
+      });
+      clearInterval(sampler);
+      rmSync(join(dataDir, "jobs", big.id), { recursive: true, force: true });
+      const idleRss = rssOf(pid);
+      return { big, peak, phasePeaks, idleRss };
+    };
+    if (ONLY === "memory") {
+      const m = await memoryRun();
+      const mib = (bytes) => fmt(bytes / 2 ** 20, 0);
+      return `## probe (${load})\n\nmemory run: ${fmt(m.big.total, 1)} s, collector peak RSS ${mib(m.peak)} MiB (tasks ${mib(m.phasePeaks.tasks ?? 0)}, merge ${mib(m.phasePeaks.merge ?? 0)}, download ${mib(m.phasePeaks.download ?? 0)}), ${mib(m.idleRss)} MiB after`;
+    }
     const selective = await timed(
       "selective",
       { ...window, src_ip: rings[0].host, sensors },
@@ -434,26 +461,7 @@ export default async function jobsBench({ log }) {
     const shaCost = sha256CpuPerGb();
     const shaNi = / sha_ni( |$)/m.test(readFileSync("/proc/cpuinfo", "utf8"));
 
-    // Memory: every packet of the whole rings, about 5 GB, in and out.
-    let peak = 0;
-    const pid = collector.proc.pid;
-    const sampler = setInterval(() => (peak = Math.max(peak, rssOf(pid))), 50);
-    const whole = {
-      start_time: iso(rings[0].start),
-      end_time: new Date(
-        Date.parse(iso(rings.map((r) => r.end).sort((a, b) => b[0] - a[0])[0])) + 1000,
-      ).toISOString(),
-    };
-    const big = await runJob(
-      api,
-      http,
-      token,
-      { ...whole, sensors },
-      () => (peak = Math.max(peak, rssOf(pid))),
-    );
-    clearInterval(sampler);
-    rmSync(join(dataDir, "jobs", big.id), { recursive: true, force: true });
-    const idleRss = rssOf(pid);
+    const { big, peak, phasePeaks, idleRss } = await memoryRun();
 
     const med = (runs, key) => median(runs.map((r) => r[key]));
     const rows = [
@@ -484,7 +492,7 @@ export default async function jobsBench({ log }) {
       "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
       ...rows,
       "",
-      `Memory: every packet of the three whole rings (${fmt(mb(big.bytes) / 1000, 2)} GB result, ${big.job.result.packets} packets): end to end ${fmt(big.total, 1)} s (tasks ${fmt(mb(big.taskBytes / big.taskSeconds), 0)} MB/s, download ${fmt(mb(big.bytes / big.download), 0)} MB/s); collector peak RSS ${fmt(peak / 2 ** 20, 0)} MiB (sampled every 50 ms), ${fmt(idleRss / 2 ** 20, 0)} MiB after.`,
+      `Memory: every packet of the three whole rings (${fmt(mb(big.bytes) / 1000, 2)} GB result, ${big.job.result.packets} packets): end to end ${fmt(big.total, 1)} s (tasks ${fmt(mb(big.taskBytes / big.taskSeconds), 0)} MB/s, download ${fmt(mb(big.bytes / big.download), 0)} MB/s); collector peak RSS ${fmt(peak / 2 ** 20, 0)} MiB (sampled every 50 ms; by phase: ${["tasks", "merge", "download"].map((p) => `${p} ${fmt((phasePeaks[p] ?? 0) / 2 ** 20, 0)}`).join(", ")} MiB), ${fmt(idleRss / 2 ** 20, 0)} MiB after.`,
       "",
       `- Selective host query downloadable in under 2 s end to end: **${selTotal < 2 ? "met" : "not met"}** (${fmt(selTotal, 3)} s).`,
       `- Broad query at least 300 MB/s aggregate: **${broadRate >= 300e6 ? "met" : "not met"}** (tasks ${fmt(mb(broadRate), 0)} MB/s; end to end including merge and download ${fmt(mb(broadE2e), 0)} MB/s). On this host at most ${fmt(2e3 / sum(taskCpu), 0)} MB/s with the CPU the tasks phase took per GB on two cores, and at most ${fmt(2e3 / (2 * shaCost), 0)} MB/s for the hashing alone (below).`,

@@ -4,6 +4,7 @@
 // (`/usr/bin/time -f`) when installed; without it, peak RSS comes from polling
 // /proc/<pid>/status (VmHWM, the kernel's own high-water mark) and CPU time is not reported.
 import { spawn } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
 import { closeSync, existsSync, openSync, readFileSync, readSync, statfsSync } from "node:fs";
 import { loadavg } from "node:os";
 
@@ -131,4 +132,16 @@ export function loadNote() {
   return `load average ${loadavg()
     .map((l) => l.toFixed(2))
     .join(" / ")} (1/5/15 min)`;
+}
+
+/** CPU seconds per GB SHA-256 costs one thread of this host (Node's OpenSSL, 256 KiB updates). */
+export function sha256CpuPerGb() {
+  const block = randomBytes(256 * 1024);
+  const hash = createHash("sha256");
+  const before = process.cpuUsage();
+  const rounds = 2048; // 512 MiB
+  for (let i = 0; i < rounds; i++) hash.update(block);
+  hash.digest();
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / 1e6 / ((rounds * block.length) / 1e9);
 }
