@@ -29,6 +29,7 @@ describe("loadAgentConfig", () => {
     expect(config.collector.text).toBe("127.0.0.1:50051");
     expect(config.listen.text).toBe("127.0.0.1:50052");
     expect(config.heartbeatS).toBe(10);
+    expect(config.reconnectMaxS).toBe(60);
     expect(config.sensor.length).toBeGreaterThan(0);
   });
 

@@ -40,6 +40,12 @@ export const agentConfigSchema = z
     summaryPrefixV6: z.coerce.number().int().min(16).max(128).default(64),
     /** A capture file unmodified for this long is taken as closed and indexed. */
     quietMs: z.coerce.number().int().min(0).max(3_600_000).default(5000),
+    /**
+     * Longest wait between redials of an unreachable collector (full-jitter exponential backoff
+     * from 1 s). Large fleets keep it long so a restarted collector is not dialled by every
+     * sensor at once; a small fleet may shorten it to be back sooner.
+     */
+    reconnectMaxS: z.coerce.number().min(1).max(3600).default(60),
     /** Bound of the on-disk heartbeat queue kept while the collector is unreachable. */
     queueMaxBytes: z.coerce
       .number()

@@ -158,6 +158,8 @@ describe.each(backends)(
         quietMs: 200,
         listen: `127.0.0.1:${portA}`,
         advertiseAddress: relay.address,
+        // The collector restarts mid-job below: back online within the tasks' retries.
+        reconnectMaxS: 2,
       };
       agentA = await startAgentProcess(work, agentAConfig);
       agentB = await startAgentProcess(work, {
@@ -168,6 +170,7 @@ describe.each(backends)(
         collector: collector.grpcAddress,
         heartbeatS: 0.5,
         quietMs: 200,
+        reconnectMaxS: 2,
       });
       await until("both sensors online with their rings", async () => {
         const { body } = await api("/sensors");

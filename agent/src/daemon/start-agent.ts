@@ -130,6 +130,10 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
       target: config.collector.text,
       ...(tls === undefined ? {} : { credentials: tls.channel }),
       intervalS: config.heartbeatS,
+      backoff: {
+        initialMs: Math.min(1_000, config.reconnectMaxS * 1000),
+        maxMs: config.reconnectMaxS * 1000,
+      },
       status: () => reporter.status(),
       takeTraffic: () => catalogue.takeTraffic(),
       queueDir: join(stateDir, "heartbeat-queue"),
