@@ -16,6 +16,7 @@ import { ensureBuilt } from "../slice/agent-bin.js";
 import { inWindow, line, Reference, readRecords } from "../slice/reference.js";
 import { processBackends, type ScratchDb } from "../support/backends.js";
 import { type CollectorProcess, startCollectorProcess } from "../support/collector-process.js";
+import { finishedJob, restCall } from "../support/rest.js";
 import { startTcpRelay, type TcpRelay } from "../support/tcp-relay.js";
 import { freePort, until } from "../support/wait.js";
 
@@ -59,21 +60,7 @@ describe.each(backends)(
     let agentB: AgentProcess;
     let token: string;
 
-    const api = async (path: string, init: RequestInit = {}) => {
-      const response = await fetch(`${collector.httpUrl}/api/v1${path}`, {
-        ...init,
-        headers: {
-          authorization: `Bearer ${token}`,
-          "content-type": "application/json",
-          ...(init.headers ?? {}),
-        },
-      });
-      const text = await response.text();
-      return {
-        status: response.status,
-        body: (text === "" ? {} : JSON.parse(text)) as Record<string, unknown>,
-      };
-    };
+    const api = (path: string, init: RequestInit = {}) => restCall(collector.httpUrl, token, path, init);
     const login = async (): Promise<void> => {
       const response = await fetch(`${collector.httpUrl}/api/v1/login`, {
         method: "POST",
@@ -88,11 +75,7 @@ describe.each(backends)(
       return job["id"] as string;
     };
     const job = async (id: string): Promise<Job> => (await api(`/jobs/${id}`)).body as unknown as Job;
-    const finished = (id: string): Promise<Job> =>
-      until(`job ${id} to finish`, async () => {
-        const j = await job(id);
-        return ["complete", "partial", "failed", "cancelled"].includes(j.status) ? j : undefined;
-      });
+    const finished = (id: string): Promise<Job> => finishedJob<Job>(api, id);
     const download = async (id: string, headers: Record<string, string> = {}): Promise<Response> =>
       fetch(`${collector.httpUrl}/api/v1/jobs/${id}/pcap`, {
         headers: { authorization: `Bearer ${token}`, ...headers },

@@ -17,6 +17,7 @@ import { writeRing } from "../agent/ring.js";
 import { ensureBuilt } from "../slice/agent-bin.js";
 import { processBackends, type ScratchDb } from "../support/backends.js";
 import { type CollectorProcess, startCollectorProcess } from "../support/collector-process.js";
+import { restCall } from "../support/rest.js";
 import { freePort, until } from "../support/wait.js";
 
 const PASSWORD = "network-admin-password";
@@ -63,19 +64,7 @@ describe.each(backends)(
         token = ((await login.json()) as { access_token: string }).access_token;
         tokens.set(base, token);
       }
-      const response = await fetch(`${base}/api/v1${path}`, {
-        ...init,
-        headers: {
-          authorization: `Bearer ${token}`,
-          "content-type": "application/json",
-          ...(init.headers ?? {}),
-        },
-      });
-      const text = await response.text();
-      return {
-        status: response.status,
-        body: (text === "" ? {} : JSON.parse(text)) as Record<string, unknown>,
-      };
+      return restCall(base, token, path, init);
     };
     const lookup = async (address: string, base?: string): Promise<Match[]> => {
       const { body } = await api(`/network/lookup?address=${encodeURIComponent(address)}`, {}, base);

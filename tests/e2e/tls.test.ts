@@ -28,6 +28,7 @@ import { ensureBuilt, ROOT } from "../slice/agent-bin.js";
 import { inWindow, line, Reference } from "../slice/reference.js";
 import { processBackends, type ScratchDb } from "../support/backends.js";
 import { type CollectorProcess, startCollectorProcess } from "../support/collector-process.js";
+import { finishedJob, restCall } from "../support/rest.js";
 import { freePort, until } from "../support/wait.js";
 
 const PASSWORD = "tls-admin-password";
@@ -56,13 +57,7 @@ describe.each(backends)(
     let token: string;
     const channels: grpc.Client[] = [];
 
-    const api = async (path: string, init: RequestInit = {}) => {
-      const response = await fetch(`${collector.httpUrl}/api/v1${path}`, {
-        ...init,
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...init.headers },
-      });
-      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-    };
+    const api = (path: string, init: RequestInit = {}) => restCall(collector.httpUrl, token, path, init);
 
     /** Slices the agent with `credentials`; resolves to the grpc status the call ended with. */
     const sliceStatus = async (credentials: grpc.ChannelCredentials): Promise<number> => {
@@ -160,10 +155,7 @@ describe.each(backends)(
       });
       expect(submitted.status, JSON.stringify(submitted.body)).toBe(201);
       const id = submitted.body["id"] as string;
-      const done = await until(`job ${id} to finish`, async () => {
-        const job = (await api(`/jobs/${id}`)).body as unknown as Job;
-        return ["complete", "partial", "failed", "cancelled"].includes(job.status) ? job : undefined;
-      });
+      const done = await finishedJob<Job>(api, id);
       expect(done.status, JSON.stringify(done.tasks)).toBe("complete");
       const records = await new Reference(
         ring.map((file) => file.path),
@@ -206,10 +198,7 @@ describe.each(backends)(
         });
         expect(submitted.status, JSON.stringify(submitted.body)).toBe(201);
         const id = submitted.body["id"] as string;
-        const done = await until(`job ${id} to finish`, async () => {
-          const job = (await api(`/jobs/${id}`)).body as unknown as Job;
-          return ["complete", "partial", "failed", "cancelled"].includes(job.status) ? job : undefined;
-        });
+        const done = await finishedJob<Job>(api, id);
         expect(done.status).toBe("failed");
         expect(done.tasks[0]?.error_message).toMatch(
           /^TLS handshake with sensor foreign-sensor \(127\.0\.0\.1:\d+\) failed: .+; the sensor's certificate must be signed by the collector's tls\.ca/,
