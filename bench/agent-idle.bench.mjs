@@ -20,7 +20,9 @@ import { BENCH_DIR } from "./lib/ring.mjs";
 import { ensureRing50, freeBytes } from "./lib/ring50.mjs";
 
 const root = join(fileURLToPath(new URL(".", import.meta.url)), "..");
-const AGENT = join(root, "agent", "bin", "pcapfleet-agent.js");
+// npm's bin, as systemd runs it: the launcher gives the daemon its V8 flags (ADR 0019) and execs
+// Node, so the child's pid is the agent's.
+const AGENT_BIN = join(root, "agent", "bin", "pcapfleet-agent");
 /** Targets of issue #4. */
 const TARGET = { cpuPercent: 1, rssMiB: 120 };
 /** proto `TaskKind.INDEX`. */
@@ -62,7 +64,7 @@ async function startAgent(dir, config) {
   const file = join(dir, "agent.yaml");
   // JSON is YAML: no YAML writer needed.
   writeFileSync(file, JSON.stringify(config, null, 2));
-  const child = spawn(process.execPath, [AGENT, "run", "--config", file], {
+  const child = spawn(AGENT_BIN, ["run", "--config", file], {
     cwd: root,
     // The environment wins over the file: clear what a developer's shell may have set.
     env: { ...process.env, PCAPFLEET_STORE: "", PCAPFLEET_COLLECTOR: "", PCAPFLEET_AGENT_LISTEN: "" },

@@ -30,7 +30,7 @@ import { fileURLToPath } from "node:url";
 import { loadNote, median, outputDir, runOnce, sha256CpuPerGb, warmCache } from "./lib/measure.mjs";
 import { digestPcap } from "./lib/pcap-digest.mjs";
 import { BENCH_DIR, DEFAULT_RING, ensureRing } from "./lib/ring.mjs";
-import { AGENT, ensureIndexes } from "./lib/slice-tools.mjs";
+import { AGENT_BIN, ensureIndexes } from "./lib/slice-tools.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 // The collector as npm installs it: its shell launcher (the allocator setting it runs with is part
@@ -235,12 +235,15 @@ export default async function jobsBench({ log }) {
   const processes = [];
   const tails = [];
   try {
-    const profile = process.env.BENCH_JOBS_PROFILE
-      ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_JOBS_PROFILE]
-      : [];
+    // Node takes --cpu-prof only on its command line: through the launchers' PCAPFLEET_V8_FLAGS,
+    // after the flags they give by default.
+    const profiled = (defaults) =>
+      process.env.BENCH_JOBS_PROFILE
+        ? { PCAPFLEET_V8_FLAGS: `${defaults} --cpu-prof --cpu-prof-dir ${process.env.BENCH_JOBS_PROFILE}` }
+        : {};
     const collector = await startProcess(
       ["run", "--config", configFile],
-      profile.length > 0 ? { ...env, NODE_OPTIONS: profile.join(" ") } : env,
+      { ...env, ...profiled("--initial-old-space-size=80") },
       /Dashboard: (http:\/\/\S+?)\/?\n[\s\S]*gRPC: (\S+)\n/,
       "collector",
       COLLECTOR_BIN,
@@ -263,11 +266,17 @@ export default async function jobsBench({ log }) {
           "logLevel: warn",
         ].join("\n"),
       );
+      // The agent as npm installs it too: its launcher gives the daemon its V8 flags (ADR 0019).
       const agent = await startProcess(
-        [...profile, AGENT, "run", "--config", config],
-        { PCAPFLEET_STORE: "", PCAPFLEET_COLLECTOR: "" },
+        ["run", "--config", config],
+        {
+          PCAPFLEET_STORE: "",
+          PCAPFLEET_COLLECTOR: "",
+          ...profiled("--initial-old-space-size=64"),
+        },
         /serving on (\S+)/,
         `agent ${i + 1}`,
+        AGENT_BIN,
       );
       processes.push(agent.proc);
       tails.push([`agent ${i + 1}`, agent.tail]);
