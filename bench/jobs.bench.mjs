@@ -235,15 +235,18 @@ export default async function jobsBench({ log }) {
   const processes = [];
   const tails = [];
   try {
-    // Node takes --cpu-prof only on its command line: through the launchers' PCAPFLEET_V8_FLAGS,
-    // after the flags they give by default.
-    const profiled = (defaults) =>
-      process.env.BENCH_JOBS_PROFILE
-        ? { PCAPFLEET_V8_FLAGS: `${defaults} --cpu-prof --cpu-prof-dir ${process.env.BENCH_JOBS_PROFILE}` }
-        : {};
+    // Node takes --cpu-prof only on its command line: through the launcher's PCAPFLEET_V8_FLAGS,
+    // after the flags it gives by default (read from the launcher, so they stay its own).
+    const profiled = (launcher) => {
+      if (!process.env.BENCH_JOBS_PROFILE) return {};
+      const defaults = /PCAPFLEET_V8_FLAGS-([^}]*)\}/.exec(readFileSync(launcher, "utf8"))?.[1] ?? "";
+      return {
+        PCAPFLEET_V8_FLAGS: `${defaults} --cpu-prof --cpu-prof-dir ${process.env.BENCH_JOBS_PROFILE}`,
+      };
+    };
     const collector = await startProcess(
       ["run", "--config", configFile],
-      { ...env, ...profiled("--initial-old-space-size=80") },
+      { ...env, ...profiled(COLLECTOR_BIN) },
       /Dashboard: (http:\/\/\S+?)\/?\n[\s\S]*gRPC: (\S+)\n/,
       "collector",
       COLLECTOR_BIN,
@@ -272,7 +275,7 @@ export default async function jobsBench({ log }) {
         {
           PCAPFLEET_STORE: "",
           PCAPFLEET_COLLECTOR: "",
-          ...profiled("--initial-old-space-size=64"),
+          ...profiled(AGENT_BIN),
         },
         /serving on (\S+)/,
         `agent ${i + 1}`,
