@@ -12,5 +12,6 @@ export * from "./grpc-errors.js";
 export * from "./grpc-handlers.js";
 export * from "./reflection.js";
 export * from "./server.js";
+export * from "./slice-client.js";
 export { whenSent } from "./slice-codec.js";
 export * from "./tls.js";

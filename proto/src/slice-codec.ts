@@ -26,13 +26,13 @@ import { create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/p
 import { type SliceResponse, SliceResponseSchema } from "./gen/pcapfleet/v1/capture_pb.js";
 
 /** SliceResponse.chunk: field 1, length-delimited. */
-const TAG_CHUNK = 0x0a;
+export const TAG_CHUNK = 0x0a;
 /** DataChunk.sequence: field 1, varint. */
-const TAG_SEQUENCE = 0x08;
+export const TAG_SEQUENCE = 0x08;
 /** DataChunk.offset: field 2, varint. */
-const TAG_OFFSET = 0x10;
+export const TAG_OFFSET = 0x10;
 /** DataChunk.data: field 3, length-delimited. */
-const TAG_DATA = 0x1a;
+export const TAG_DATA = 0x1a;
 const UINT64_MAX = (1n << 64n) - 1n;
 
 /** Callbacks of {@link whenSent}, by the `data` they wait for. */
@@ -223,11 +223,19 @@ function writeVarint(target: Uint8Array, at: number, value: bigint | number): nu
   return at;
 }
 
-/** Reads a uint64 varint at `reader.at` and advances it; undefined when truncated or too long. */
-function readVarint(bytes: Uint8Array, reader: { at: number }): bigint | undefined {
+/**
+ * Reads a uint64 varint at `reader.at`, before `end`, and advances the reader; undefined when
+ * truncated or too long.
+ */
+export function readVarint(
+  bytes: Uint8Array,
+  reader: { at: number },
+  end = bytes.length,
+): bigint | undefined {
   let value = 0n;
   let shift = 0n;
   for (let i = 0; i < 10; i++) {
+    if (reader.at >= end) return undefined;
     const byte = bytes[reader.at++];
     if (byte === undefined) return undefined;
     value |= BigInt(byte & 0x7f) << shift;

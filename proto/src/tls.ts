@@ -21,7 +21,7 @@ export interface ServerTlsOptions {
 }
 
 /** The PEM files of a `tls` block, read and checked. */
-interface TlsMaterial {
+export interface TlsMaterial {
   readonly cert: Buffer;
   readonly key: Buffer;
   readonly ca: Buffer;
@@ -50,9 +50,20 @@ export function serverCredentials(
  * presented for servers that require one.
  */
 export function channelCredentials(tls: TlsConfig): grpc.ChannelCredentials {
+  return clientTls(tls).credentials;
+}
+
+/** A TLS client's material: grpc-js credentials, and the PEM files for node:http2 clients. */
+export interface ClientTls {
+  readonly credentials: grpc.ChannelCredentials;
+  readonly pem: TlsMaterial;
+}
+
+/** {@link channelCredentials} and the PEM files they were made of, read and checked once. */
+export function clientTls(tls: TlsConfig): ClientTls {
   const material = readTls(tls);
   muteIpServerNameWarning();
-  return grpc.credentials.createSsl(material.ca, material.key, material.cert);
+  return { credentials: grpc.credentials.createSsl(material.ca, material.key, material.cert), pem: material };
 }
 
 /**

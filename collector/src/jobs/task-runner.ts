@@ -9,7 +9,6 @@
  * libpcap rejects) or transient (unreachable, broken stream, timeout), which the engine retries.
  */
 import { mkdir, stat, truncate } from "node:fs/promises";
-import { Metadata } from "@grpc/grpc-js";
 import { AppError, ErrorCode, GrpcStatus, type Logger } from "@pcapfleet/core";
 import { parseInstant } from "@pcapfleet/pcap";
 import { SkipReason, tlsCallError } from "@pcapfleet/proto";
@@ -89,15 +88,10 @@ export async function runTask(
   const call = new AbortController();
   const onStop = (): void => call.abort(signal.reason);
   signal.addEventListener("abort", onStop, { once: true });
-  let idle: NodeJS.Timeout | undefined;
   let idledOut = false;
-  const armIdle = (): void => {
-    clearTimeout(idle);
-    idle = setTimeout(() => {
-      idledOut = true;
-      call.abort("idle");
-    }, deps.idleTimeoutMs);
-  };
+  let idle: NodeJS.Timeout | undefined;
+  /** A write to the result store that failed while the call ran: the task's real failure. */
+  let storageFailure: unknown;
   try {
     await mkdir(jobDir(deps.dataDir, job.id), { recursive: true }).catch((cause: unknown) => {
       throw new AppError(ErrorCode.StorageIo, `cannot create ${jobDir(deps.dataDir, job.id)}`, { cause });
@@ -106,16 +100,15 @@ export async function runTask(
       (s) => s.size,
       () => 0,
     );
-    file = await HashingFile.open(path, existing > 0);
-    const resumeOffset = file.size;
+    const sink = await HashingFile.open(path, existing > 0);
+    file = sink;
+    const resumeOffset = sink.size;
     if (resumeOffset > 0) log.info({ resumeOffset }, "resuming task");
     progress.received = resumeOffset;
-    const client = deps.clients.get(claimed.agentAddress);
     const window = windowNs(job.spec);
-    const metadata = new Metadata();
-    metadata.set(JOB_ID_METADATA, job.id);
     // The estimate only feeds the progress bar; the slice does not wait for it.
-    client
+    deps.clients
+      .get(claimed.agentAddress)
       .estimate(
         { window, filter: job.effective_filter },
         { deadline: Date.now() + 5_000, signal: call.signal },
@@ -125,8 +118,16 @@ export async function runTask(
         progress.expected = Math.max(progress.expected, Number(estimate.bytes) + 24);
       })
       .catch(() => undefined);
-    armIdle();
-    const stream = client.slice(
+    // Re-armed (refresh) by every piece of data: cheaper than a new timer per piece.
+    idle = setTimeout(() => {
+      idledOut = true;
+      call.abort("idle");
+    }, deps.idleTimeoutMs);
+    const timer = idle;
+    let expectedOffset = BigInt(resumeOffset);
+    let paused = false;
+    const slice = deps.clients.slice(
+      claimed.agentAddress,
       {
         taskId: task.id,
         window,
@@ -134,65 +135,77 @@ export async function runTask(
         maxBytes: BigInt(job.max_bytes),
         resumeOffset: BigInt(resumeOffset),
       },
-      { signal: call.signal, metadata },
+      {
+        signal: call.signal,
+        metadata: { [JOB_ID_METADATA]: job.id },
+        onData: (data, offset) => {
+          timer.refresh();
+          if (offset !== expectedOffset) {
+            throw new AppError(
+              ErrorCode.Unavailable,
+              `stream out of order: data at ${offset}, expected ${expectedOffset}`,
+            );
+          }
+          // Views of what HTTP/2 read, never reused by it: the file keeps them until written,
+          // without a copy. The SHA-256 check at the end would catch it if that ever changed.
+          sink.write(data);
+          expectedOffset += BigInt(data.length);
+          progress.received = sink.size;
+          if (sink.full && !paused) {
+            // Flow control holds the agent back while the disk catches up.
+            paused = true;
+            slice.pause();
+            sink.drain().then(
+              () => {
+                paused = false;
+                slice.resume();
+              },
+              (error: unknown) => {
+                storageFailure = error;
+                call.abort("storage");
+              },
+            );
+          }
+        },
+      },
     );
-    let expectedOffset = BigInt(resumeOffset);
-    for await (const message of stream.responses) {
-      armIdle();
-      if (message.kind.case === "chunk") {
-        const chunk = message.kind.value;
-        if (chunk.offset !== expectedOffset) {
-          throw new AppError(
-            ErrorCode.Unavailable,
-            `stream out of order: chunk at ${chunk.offset}, expected ${expectedOffset}`,
-          );
-        }
-        // A view of the message grpc-js decoded: each message has its own bytes (never reused),
-        // so the file keeps the view until written, without a copy. The SHA-256 check at the end
-        // would catch it if that ever changed.
-        const data = Buffer.from(chunk.data.buffer, chunk.data.byteOffset, chunk.data.byteLength);
-        file.write(data);
-        expectedOffset += BigInt(data.length);
-        progress.received = file.size;
-        if (file.full) await file.drain();
-      } else if (message.kind.case === "done") {
-        const done = message.kind.value;
-        await file.close();
-        const sha256 = file.digest();
-        if (BigInt(file.size) !== done.bytes || sha256 !== done.sha256) {
-          await truncate(path, 0).catch(() => undefined);
-          log.warn({ bytes: file.size, agentBytes: String(done.bytes) }, "slice failed its integrity check");
-          return retryOrFail(
-            TaskError.AgentError,
-            `integrity check failed: received ${file.size} bytes with sha256 ${sha256.slice(0, 12)}…, ` +
-              `the sensor sent ${done.bytes} bytes with sha256 ${done.sha256.slice(0, 12)}…; retrying from the start`,
-            task.attempts,
-            deps,
-          );
-        }
-        const packets = Number(done.packets);
-        return {
-          kind: "delivered",
-          status: packets > 0 ? "complete" : "no_data",
-          packets,
-          bytes: file.size,
-          sha256,
-          truncated: done.truncated,
-          errorCode: done.truncated ? TaskError.SizeCapped : packets === 0 ? TaskError.NoDataInRange : null,
-          message: done.truncated
-            ? `stopped at max_bytes (${job.max_bytes} bytes)`
-            : packets === 0
-              ? "the sensor holds this window, but no packet in it matched the filter"
-              : null,
-          skipped: done.skippedFiles.map((s) => ({
-            path: s.path,
-            reason: skipReasonNames[s.reason] ?? "unknown",
-            detail: s.detail,
-          })),
-        };
-      }
+    const done = await slice.done;
+    if (done === undefined) {
+      throw new AppError(ErrorCode.Unavailable, "the sensor ended the stream without a summary");
     }
-    throw new AppError(ErrorCode.Unavailable, "the sensor ended the stream without a summary");
+    await sink.close();
+    const sha256 = sink.digest();
+    if (BigInt(sink.size) !== done.bytes || sha256 !== done.sha256) {
+      await truncate(path, 0).catch(() => undefined);
+      log.warn({ bytes: sink.size, agentBytes: String(done.bytes) }, "slice failed its integrity check");
+      return retryOrFail(
+        TaskError.AgentError,
+        `integrity check failed: received ${sink.size} bytes with sha256 ${sha256.slice(0, 12)}…, ` +
+          `the sensor sent ${done.bytes} bytes with sha256 ${done.sha256.slice(0, 12)}…; retrying from the start`,
+        task.attempts,
+        deps,
+      );
+    }
+    const packets = Number(done.packets);
+    return {
+      kind: "delivered",
+      status: packets > 0 ? "complete" : "no_data",
+      packets,
+      bytes: sink.size,
+      sha256,
+      truncated: done.truncated,
+      errorCode: done.truncated ? TaskError.SizeCapped : packets === 0 ? TaskError.NoDataInRange : null,
+      message: done.truncated
+        ? `stopped at max_bytes (${job.max_bytes} bytes)`
+        : packets === 0
+          ? "the sensor holds this window, but no packet in it matched the filter"
+          : null,
+      skipped: done.skippedFiles.map((s) => ({
+        path: s.path,
+        reason: skipReasonNames[s.reason] ?? "unknown",
+        detail: s.detail,
+      })),
+    };
   } catch (error) {
     await file?.abandon();
     if (signal.aborted) return signal.reason === "stopping" ? "stopping" : "cancelled";
@@ -204,8 +217,9 @@ export async function runTask(
         deps,
       );
     }
-    const end = classify(error, claimed, task.attempts, deps);
-    log.info({ err: error, end: end.kind }, "task attempt failed");
+    const cause = storageFailure ?? error;
+    const end = classify(cause, claimed, task.attempts, deps);
+    log.info({ err: cause, end: end.kind }, "task attempt failed");
     return end;
   } finally {
     clearTimeout(idle);

@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { serve } from "@hono/node-server";
 import { serveStatic } from "@hono/node-server/serve-static";
 import { pcapfleetVersion } from "@pcapfleet/core";
-import { channelCredentials, createGrpcServer, listen, serverCredentials } from "@pcapfleet/proto";
+import { clientTls, createGrpcServer, listen, serverCredentials } from "@pcapfleet/proto";
 import type { Logger } from "pino";
 import { createAuditLog } from "../audit/audit-log.js";
 import { createAuthService, ensureAdmin } from "../auth/index.js";
@@ -86,7 +86,7 @@ export async function startCollector(
           // Agents present their certificates; CLI users need not (they have tokens): ADR 0018.
           server: serverCredentials(config.tls, { requireClientCert: config.tls.requireClientCert }),
           // Agents' CaptureService requires the collector's certificate, and is verified by the CA.
-          channel: channelCredentials(config.tls),
+          channel: clientTls(config.tls),
         };
   try {
     await mkdir(config.dataDir, { recursive: true });
