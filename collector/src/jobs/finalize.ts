@@ -82,13 +82,13 @@ export async function mergeJob(
     );
     await syncFile(temp);
   } catch (error) {
-    out.destroy();
+    out.abandon();
     await rm(temp, { force: true });
     throw error;
   }
   const path = resultFile(deps.dataDir, job.id, merged.format);
   await rename(temp, path);
-  const sha256 = out.digest();
+  const sha256 = await out.digest();
   const analysis = analyser.result();
   await deps.db.query(
     `INSERT INTO job_results (job_id, path, format, packets, bytes, sha256, truncated, analysis)

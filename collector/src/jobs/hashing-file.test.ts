@@ -55,7 +55,7 @@ describe("result store files", () => {
     }
     await new Promise<void>((resolve) => out.end(resolve));
     await syncFile(path);
-    expect(out.digest()).toBe(expected.digest("hex"));
-    expect(sha(await readFile(path))).toBe(out.digest());
+    expect(await out.digest()).toBe(expected.digest("hex"));
+    expect(sha(await readFile(path))).toBe(await out.digest());
   });
 });

@@ -10,6 +10,7 @@ import { createReadStream, WriteStream } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { AppError, ErrorCode } from "@pcapfleet/core";
 import type { ByteSink } from "@pcapfleet/pcap";
+import { OffThreadHash } from "./off-thread-hash.js";
 
 /** Bytes queued before {@link HashingFile.full} turns true. */
 const HIGH_WATER = 8 * 1024 * 1024;
@@ -161,31 +162,47 @@ const FileWriteStream = WriteStream as unknown as new (
 /**
  * A file stream that hashes what passes through it, for outputs written by the PCAP engine: the
  * engine hands a `WriteStream` its chunks back once written (it reuses them), which a ByteSink
- * cannot do, so a multi-GB merge allocates a few buffers instead of one per MiB.
+ * cannot do, so a multi-GB merge allocates a few buffers instead of one per MiB. The SHA-256 is
+ * computed on a worker thread ({@link OffThreadHash}): each chunk is copied to it, then written,
+ * so the hashing runs beside the producer instead of between its writes.
  */
 export class HashingWriteStream extends FileWriteStream {
-  private readonly hash = createHash("sha256");
+  private readonly hash = new OffThreadHash();
 
   constructor(path: string) {
     super(path, { flags: "w", highWaterMark: 4 * 1024 * 1024 });
   }
 
   override _write(chunk: Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.hash.update(chunk);
-    super._write(chunk, encoding, callback);
+    this.hash.update(chunk).then(() => super._write(chunk, encoding, callback), callback);
   }
 
   override _writev(
     chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>,
     callback: (error?: Error | null) => void,
   ): void {
-    for (const { chunk } of chunks) this.hash.update(chunk);
-    super._writev?.(chunks, callback);
+    const hashed = chunks.reduce<Promise<void>>(
+      (previous, { chunk }) => previous.then(() => this.hash.update(chunk)),
+      Promise.resolve(),
+    );
+    hashed.then(() => super._writev?.(chunks, callback), callback);
   }
 
-  /** Lowercase hex SHA-256 of everything written. */
-  digest(): string {
-    return this.hash.copy().digest("hex");
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    // A stream that ended normally keeps its worker until digest(); one destroyed early does not.
+    if (error !== null || !this.writableFinished) this.hash.destroy();
+    super._destroy(error, callback);
+  }
+
+  /** Destroys the stream and ends the hashing worker: an output given up on, finished or not. */
+  abandon(): void {
+    this.destroy();
+    this.hash.destroy();
+  }
+
+  /** Lowercase hex SHA-256 of everything written (once the stream has finished). */
+  digest(): Promise<string> {
+    return this.hash.digest();
   }
 }
 
