@@ -36,6 +36,8 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url));
 // The collector as npm installs it: its shell launcher (the allocator setting it runs with is part
 // of the product, ADR 0015), which runs the `node` on PATH.
 const COLLECTOR_BIN = join(ROOT, "collector", "bin", "pcapfleet-collector");
+// The CLI as npm installs it: through its launcher, which gives it its V8 flags (ADR 0019).
+const CLI_BIN = join(ROOT, "collector", "bin", "pcapfleet");
 const RING_FILES = Number(process.env.BENCH_JOBS_RING_FILES ?? 14);
 const FILE_MIB = Number(process.env.BENCH_JOBS_FILE_MIB ?? 128);
 const WINDOW_FILES = Math.min(8, RING_FILES);
@@ -446,14 +448,28 @@ export default async function jobsBench({ log }) {
         phasePeak = 0;
       });
       clearInterval(sampler);
-      rmSync(join(dataDir, "jobs", big.id), { recursive: true, force: true });
       const idleRss = rssOf(pid);
-      return { big, peak, phasePeaks, idleRss };
+      // The same result through the CLI: gRPC DownloadPcap, written and SHA-256-checked by it.
+      const cliOut = join(out, "cli.pcap");
+      const cli = await runOnce(CLI_BIN, [
+        "jobs",
+        "download",
+        big.id,
+        "-o",
+        cliOut,
+        "--collector",
+        grpc,
+        "--token",
+        token,
+      ]);
+      rmSync(cliOut, { force: true });
+      rmSync(join(dataDir, "jobs", big.id), { recursive: true, force: true });
+      return { big, peak, phasePeaks, idleRss, cli };
     };
     if (ONLY === "memory") {
       const m = await memoryRun();
       const mib = (bytes) => fmt(bytes / 2 ** 20, 0);
-      return `## probe (${load})\n\nmemory run: ${fmt(m.big.total, 1)} s, collector peak RSS ${mib(m.peak)} MiB (tasks ${mib(m.phasePeaks.tasks ?? 0)}, merge ${mib(m.phasePeaks.merge ?? 0)}, download ${mib(m.phasePeaks.download ?? 0)}), ${mib(m.idleRss)} MiB after`;
+      return `## probe (${load})\n\nmemory run: ${fmt(m.big.total, 1)} s, collector peak RSS ${mib(m.peak)} MiB (tasks ${mib(m.phasePeaks.tasks ?? 0)}, merge ${mib(m.phasePeaks.merge ?? 0)}, download ${mib(m.phasePeaks.download ?? 0)}), ${mib(m.idleRss)} MiB after; CLI download ${fmt(m.cli.wall, 1)} s (${fmt(mb(m.big.bytes / m.cli.wall), 0)} MB/s, ${fmt(m.cli.cpu ?? Number.NaN)} CPU s, peak RSS ${mib(m.cli.rss ?? 0)} MiB)`;
     }
     const selective = await timed(
       "selective",
@@ -473,7 +489,7 @@ export default async function jobsBench({ log }) {
     const shaCost = sha256CpuPerGb();
     const shaNi = / sha_ni( |$)/m.test(readFileSync("/proc/cpuinfo", "utf8"));
 
-    const { big, peak, phasePeaks, idleRss } = await memoryRun();
+    const { big, peak, phasePeaks, idleRss, cli } = await memoryRun();
 
     const med = (runs, key) => median(runs.map((r) => r[key]));
     const rows = [
@@ -504,7 +520,7 @@ export default async function jobsBench({ log }) {
       "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
       ...rows,
       "",
-      `Memory: every packet of the three whole rings (${fmt(mb(big.bytes) / 1000, 2)} GB result, ${big.job.result.packets} packets): end to end ${fmt(big.total, 1)} s (tasks ${fmt(mb(big.taskBytes / big.taskSeconds), 0)} MB/s, download ${fmt(mb(big.bytes / big.download), 0)} MB/s); collector peak RSS ${fmt(peak / 2 ** 20, 0)} MiB (sampled every 50 ms; by phase: ${["tasks", "merge", "download"].map((p) => `${p} ${fmt((phasePeaks[p] ?? 0) / 2 ** 20, 0)}`).join(", ")} MiB), ${fmt(idleRss / 2 ** 20, 0)} MiB after.`,
+      `Memory: every packet of the three whole rings (${fmt(mb(big.bytes) / 1000, 2)} GB result, ${big.job.result.packets} packets): end to end ${fmt(big.total, 1)} s (tasks ${fmt(mb(big.taskBytes / big.taskSeconds), 0)} MB/s, download ${fmt(mb(big.bytes / big.download), 0)} MB/s); collector peak RSS ${fmt(peak / 2 ** 20, 0)} MiB (sampled every 50 ms; by phase: ${["tasks", "merge", "download"].map((p) => `${p} ${fmt((phasePeaks[p] ?? 0) / 2 ** 20, 0)}`).join(", ")} MiB), ${fmt(idleRss / 2 ** 20, 0)} MiB after. The same result through the CLI (\`pcapfleet jobs download ID -o FILE\`: gRPC \`DownloadPcap\`, written and checked against the job's SHA-256 by the CLI, a process of its own): ${fmt(cli.wall, 1)} s, ${fmt(mb(big.bytes / cli.wall), 0)} MB/s${cli.cpu === undefined ? "" : `, ${fmt(cli.cpu / (big.bytes / 1e9))} CPU s/GB, peak RSS ${fmt(cli.rss / 2 ** 20, 0)} MiB`}.`,
       "",
       `- Selective host query downloadable in under 2 s end to end: **${selTotal < 2 ? "met" : "not met"}** (${fmt(selTotal, 3)} s).`,
       `- Broad query at least 300 MB/s aggregate: **${broadRate >= 300e6 ? "met" : "not met"}** (tasks ${fmt(mb(broadRate), 0)} MB/s; end to end including merge and download ${fmt(mb(broadE2e), 0)} MB/s). On this host at most ${fmt(2e3 / sum(taskCpu), 0)} MB/s with the CPU the tasks phase took per GB on two cores, and at most ${fmt(2e3 / (2 * shaCost), 0)} MB/s for the hashing alone (below).`,

@@ -90,3 +90,20 @@ describe("pcapfleet-agent's launcher", () => {
     expect(await launch("pcapfleet-agent", ["index", "x"], env)).toBe(`- ${script} index x\n`);
   });
 });
+
+describe("pcapfleet's launcher", () => {
+  const script = join(root, "collector", "bin", "pcapfleet.js");
+  const env = { MALLOC_MMAP_THRESHOLD_: "-" };
+
+  it("gives the CLI a 64 MB floor under V8's old-generation limit, or the flags PCAPFLEET_V8_FLAGS names", async () => {
+    expect(await launch("pcapfleet", ["jobs", "download", "j1", "-o", "a b.pcap"], env)).toBe(
+      `- --initial-old-space-size=64 ${script} jobs download j1 -o a b.pcap\n`,
+    );
+    expect(
+      await launch("pcapfleet", ["sensors", "ls"], { ...env, PCAPFLEET_V8_FLAGS: "--stack-size=2000" }),
+    ).toBe(`- --stack-size=2000 ${script} sensors ls\n`);
+    expect(await launch("pcapfleet", ["jobs", "ls"], { ...env, PCAPFLEET_V8_FLAGS: "" })).toBe(
+      `- ${script} jobs ls\n`,
+    );
+  });
+});
