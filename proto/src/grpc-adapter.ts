@@ -15,7 +15,8 @@ import {
 } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { CaptureService } from "./gen/pcapfleet/v1/capture_pb.js";
-import { deserializeSliceResponse, serializeSliceResponse } from "./slice-codec.js";
+import { DownloadPcapResponseSchema, JobService } from "./gen/pcapfleet/v1/jobs_pb.js";
+import { chunkStreamCodec, deserializeSliceResponse, serializeSliceResponse } from "./slice-codec.js";
 
 /** The four method kinds of gRPC, as protobuf-es names them. */
 export type MethodKind = DescMethod["methodKind"];
@@ -82,14 +83,21 @@ export function codecEntry<I extends DescMessage, O extends DescMessage>(
   return [methodPath(method), codec as unknown as MethodCodec];
 }
 
+const downloadCodec = chunkStreamCodec(DownloadPcapResponseSchema);
+
 /**
- * The codecs every server and client of this package uses unless told otherwise: Slice
- * responses (every byte of a slice) through the hand-written codec of `slice-codec.ts`.
+ * The codecs every server and client of this package uses unless told otherwise: Slice and
+ * DownloadPcap responses (every byte of a slice, of a downloaded result) through the
+ * hand-written codec of `slice-codec.ts`.
  */
 export const defaultCodecs: MethodCodecs = new Map([
   codecEntry(CaptureService.method.slice, {
     serializeResponse: serializeSliceResponse,
     deserializeResponse: deserializeSliceResponse,
+  }),
+  codecEntry(JobService.method.downloadPcap, {
+    serializeResponse: downloadCodec.serialize,
+    deserializeResponse: downloadCodec.deserialize,
   }),
 ]);
 

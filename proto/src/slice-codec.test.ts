@@ -5,10 +5,12 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { CaptureService, SkipReason, SliceResponseSchema } from "./gen/pcapfleet/v1/capture_pb.js";
 import { DataChunkSchema } from "./gen/pcapfleet/v1/common_pb.js";
+import { DownloadPcapResponseSchema } from "./gen/pcapfleet/v1/jobs_pb.js";
 import { createChannel, createClient, defaultCodecs, type MethodCodecs } from "./grpc-adapter.js";
 import { bindService } from "./grpc-handlers.js";
 import { createGrpcServer, listen } from "./server.js";
 import {
+  chunkStreamCodec,
   deserializeSliceResponse,
   FramedChunk,
   fastChunk,
@@ -217,5 +219,38 @@ describe("slice codec over real gRPC", () => {
     await roundTrip(defaultCodecs, new Map());
     await roundTrip(new Map(), defaultCodecs);
     await roundTrip(defaultCodecs, defaultCodecs);
+  });
+});
+
+describe("DownloadPcap's codec (the same chunk layout)", () => {
+  const codec = chunkStreamCodec(DownloadPcapResponseSchema);
+
+  it("encodes chunks and the summary as protobuf-es does, and decodes them to equal messages", () => {
+    fc.assert(
+      fc.property(uint64, uint64, bytes, (sequence, offset, data) => {
+        const chunk = create(DownloadPcapResponseSchema, {
+          kind: { case: "chunk", value: { sequence, offset, data } },
+        });
+        const reference = toBinary(DownloadPcapResponseSchema, chunk);
+        expect(Buffer.compare(frame(codec.serialize(chunk)).subarray(5), reference)).toBe(0);
+        const input = Buffer.from(reference);
+        const decoded = codec.deserialize(input);
+        expect(decoded.$typeName).toBe("pcapfleet.v1.DownloadPcapResponse");
+        expect(decoded).toEqual(fromBinary(DownloadPcapResponseSchema, input));
+      }),
+      { numRuns: 300 },
+    );
+    const done = create(DownloadPcapResponseSchema, {
+      kind: { case: "done", value: { bytes: 123n, sha256: "ab".repeat(32) } },
+    });
+    const encoded = codec.serialize(done);
+    expect(Buffer.compare(encoded, toBinary(DownloadPcapResponseSchema, done))).toBe(0);
+    expect(equals(DownloadPcapResponseSchema, codec.deserialize(encoded), done)).toBe(true);
+  });
+
+  it("is what DownloadPcap uses by default", () => {
+    const codecs = defaultCodecs.get("/pcapfleet.v1.JobService/DownloadPcap");
+    const message = { kind: { case: "chunk", value: { sequence: 1n, offset: 2n, data: new Uint8Array(3) } } };
+    expect(codecs?.serializeResponse?.(message as never)).toBeInstanceOf(FramedChunk);
   });
 });

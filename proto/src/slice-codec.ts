@@ -1,6 +1,7 @@
 /**
- * A hand-written codec for `SliceResponse`, the message that carries every byte of a slice.
- * protobuf-es encodes a `DataChunk` into chunks it concatenates twice (sub-message, then
+ * A hand-written codec for `SliceResponse`, the message that carries every byte of a slice, and
+ * `DownloadPcapResponse` (every byte of a result downloaded over gRPC), which lays its chunks out
+ * the same way ({@link chunkStreamCodec}). protobuf-es encodes a `DataChunk` into chunks it concatenates twice (sub-message, then
  * message) and grpc-js then copies the result behind its 5-byte frame header: three fresh
  * 128 KiB buffers per message, measured at ~30% of the server's CPU in garbage collection.
  *
@@ -22,8 +23,9 @@
  * walks the schema per message; the chunk layout this encoder (and protobuf-es) writes is read
  * directly, anything else falls back to `fromBinary`.
  */
-import { create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, type MessageInitShape, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import { type SliceResponse, SliceResponseSchema } from "./gen/pcapfleet/v1/capture_pb.js";
+import type { DownloadPcapResponseSchema } from "./gen/pcapfleet/v1/jobs_pb.js";
 
 /** SliceResponse.chunk: field 1, length-delimited. */
 export const TAG_CHUNK = 0x0a;
@@ -118,20 +120,50 @@ export class FramedChunk {
 }
 
 /**
- * Encodes a `SliceResponse` (message or init object). A chunk becomes a {@link FramedChunk}
- * typed as the Buffer grpc-js's `Serialize` must return (it only calls `copy` on it); every
- * other message is encoded by protobuf-es.
+ * A response message whose first field is a `DataChunk` in a oneof named `kind`, as
+ * `SliceResponse` and `DownloadPcapResponse` are: both stream bytes in the same layout.
  */
-export function serializeSliceResponse(value: MessageInitShape<typeof SliceResponseSchema>): Buffer {
-  const chunk = fastChunk(value);
-  // FramedChunk offers exactly what grpc-js's server framing uses of the result (byteLength,
-  // copy); see the module comment for why it is not a Buffer.
-  if (chunk !== undefined) return chunk as unknown as Buffer;
-  const bytes = toBinary(SliceResponseSchema, create(SliceResponseSchema, value));
-  if (value.kind?.case === "chunk" && value.kind.value?.data instanceof Uint8Array)
-    sent(value.kind.value.data);
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+type ChunkStreamSchema = typeof SliceResponseSchema | typeof DownloadPcapResponseSchema;
+
+/** The encoder and decoder of a chunk-stream response; see the module comment. */
+export interface ChunkStreamCodec<D extends ChunkStreamSchema> {
+  /**
+   * A chunk becomes a {@link FramedChunk} typed as the Buffer grpc-js's `Serialize` must return
+   * (it only calls `copy` on it); every other message is encoded by protobuf-es.
+   */
+  serialize(value: MessageInitShape<D>): Buffer;
+  /**
+   * A chunk laid out as protobuf-es (and {@link FramedChunk}) write it is read directly, with
+   * `data` a view of `bytes` (no copy); anything else goes through protobuf-es `fromBinary`.
+   * Throws on malformed bytes, as `fromBinary` does.
+   */
+  deserialize(bytes: Uint8Array): MessageShape<D>;
 }
+
+/** The {@link ChunkStreamCodec} of `schema`. */
+export function chunkStreamCodec<D extends ChunkStreamSchema>(schema: D): ChunkStreamCodec<D> {
+  return {
+    serialize(value) {
+      const chunk = fastChunk(value as MessageInitShape<typeof SliceResponseSchema>);
+      // FramedChunk offers exactly what grpc-js's server framing uses of the result (byteLength,
+      // copy); see the module comment for why it is not a Buffer.
+      if (chunk !== undefined) return chunk as unknown as Buffer;
+      const bytes = toBinary(schema, create(schema, value as MessageInitShape<typeof schema>));
+      const kind = (value as MessageInitShape<typeof SliceResponseSchema>).kind;
+      if (kind?.case === "chunk" && kind.value?.data instanceof Uint8Array) sent(kind.value.data);
+      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    },
+    deserialize(bytes) {
+      return (readChunk(bytes, schema.typeName) ?? fromBinary(schema, bytes)) as MessageShape<D>;
+    },
+  };
+}
+
+const sliceCodec = chunkStreamCodec(SliceResponseSchema);
+/** Encodes a `SliceResponse` (message or init object); see {@link ChunkStreamCodec.serialize}. */
+export const serializeSliceResponse = sliceCodec.serialize;
+/** Decodes a `SliceResponse`; see {@link ChunkStreamCodec.deserialize}. */
+export const deserializeSliceResponse = sliceCodec.deserialize;
 
 /** The chunk of `value` ready to frame, or undefined when protobuf-es must encode it. */
 export function fastChunk(value: MessageInitShape<typeof SliceResponseSchema>): FramedChunk | undefined {
@@ -151,16 +183,10 @@ export function fastChunk(value: MessageInitShape<typeof SliceResponseSchema>): 
 }
 
 /**
- * Decodes a `SliceResponse`. A chunk laid out as protobuf-es (and {@link FramedChunk}) write
- * it is read directly, with `data` a view of `bytes` (no copy); anything else goes through
- * protobuf-es `fromBinary`. Throws on malformed bytes, as `fromBinary` does.
+ * Reads the canonical chunk layout as a message of type `typeName`; undefined for anything else
+ * (left to protobuf-es).
  */
-export function deserializeSliceResponse(bytes: Uint8Array): SliceResponse {
-  return readChunk(bytes) ?? fromBinary(SliceResponseSchema, bytes);
-}
-
-/** Reads the canonical chunk layout; undefined for anything else (left to protobuf-es). */
-function readChunk(bytes: Uint8Array): SliceResponse | undefined {
+function readChunk(bytes: Uint8Array, typeName: string): SliceResponse | undefined {
   if (bytes.length < 2 || bytes[0] !== TAG_CHUNK) return undefined;
   const reader = { at: 1 };
   const inner = readVarint(bytes, reader);
@@ -188,9 +214,10 @@ function readChunk(bytes: Uint8Array): SliceResponse | undefined {
     reader.at = bytes.length;
   }
   if (reader.at !== bytes.length) return undefined;
-  // The shape protobuf-es gives a proto3 message: a plain object carrying its type name.
+  // The shape protobuf-es gives a proto3 message: a plain object carrying its type name. The
+  // chunk-stream responses differ only in that name and in their other oneof cases.
   return {
-    $typeName: "pcapfleet.v1.SliceResponse",
+    $typeName: typeName as "pcapfleet.v1.SliceResponse",
     kind: { case: "chunk", value: { $typeName: "pcapfleet.v1.DataChunk", sequence, offset, data } },
   };
 }

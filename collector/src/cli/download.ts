@@ -3,10 +3,10 @@
  * byte reached when the stream breaks, checked against the collector's size and SHA-256, then
  * renamed to FILE. A file that does not verify is removed, so FILE only ever holds the result.
  */
-import { createHash } from "node:crypto";
-import { type FileHandle, open, rename, rm } from "node:fs/promises";
+import { rename, rm } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AppError, ErrorCode } from "@pcapfleet/core";
+import { HashingFile } from "../jobs/hashing-file.js";
 import type { Session } from "./session.js";
 
 /** Breaks in a row (no byte received in between) after which the download gives up. */
@@ -29,13 +29,13 @@ function retryable(error: unknown): boolean {
 /** Downloads the result of `jobId` to `path`; see the module comment. */
 export async function downloadResult(session: Session, jobId: string, path: string): Promise<Downloaded> {
   const part = `${path}.part`;
-  let file: FileHandle;
+  let file: HashingFile;
   try {
-    file = await open(part, "w", 0o644);
-  } catch (cause) {
+    file = await HashingFile.open(part, false);
+  } catch (error) {
+    const cause = (error as { cause?: unknown }).cause ?? error;
     throw new AppError(ErrorCode.StorageIo, `cannot write ${part}: ${(cause as Error).message}`, { cause });
   }
-  const hash = createHash("sha256");
   let offset = 0n;
   let failures = 0;
   let resumes = 0;
@@ -56,8 +56,11 @@ export async function downloadResult(session: Session, jobId: string, path: stri
                 `download out of order: chunk ${chunk.sequence} at byte ${chunk.offset}, expected ${sequence} at ${offset}`,
               );
             }
-            await file.write(chunk.data);
-            hash.update(chunk.data);
+            // Queued, hashed, and written while the next messages arrive: each message has bytes
+            // of its own (grpc-js never reuses them), and the SHA-256 check below would catch it
+            // if that ever changed.
+            file.write(Buffer.from(chunk.data.buffer, chunk.data.byteOffset, chunk.data.byteLength));
+            if (file.full) await file.drain();
             offset += BigInt(chunk.data.length);
             sequence += 1n;
             failures = 0;
@@ -72,7 +75,7 @@ export async function downloadResult(session: Session, jobId: string, path: stri
       }
     }
     await file.close();
-    const sha256 = hash.digest("hex");
+    const sha256 = file.digest();
     if (done.bytes !== offset || done.sha256 !== sha256) {
       throw new AppError(
         ErrorCode.StorageIo,
@@ -82,7 +85,7 @@ export async function downloadResult(session: Session, jobId: string, path: stri
     await rename(part, path);
     return { path, bytes: Number(offset), sha256, resumes };
   } catch (error) {
-    await file.close().catch(() => undefined);
+    await file.abandon();
     await rm(part, { force: true });
     throw error;
   }

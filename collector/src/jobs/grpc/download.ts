@@ -1,8 +1,8 @@
 /**
  * DownloadPcap: a job's merged result from a byte offset, in 256 KiB chunks numbered from 0 with
  * their offsets, then the size and SHA-256 of the whole file so the client can check what it
- * assembled. The file is read a chunk at a time as the transport drains (the pump in
- * @pcapfleet/proto waits for it), so a multi-GB result costs one chunk of memory per call.
+ * assembled. The file is read a chunk ahead of what the transport drained (the pump in
+ * @pcapfleet/proto waits for it), so a multi-GB result costs two chunks of memory per call.
  */
 import { open } from "node:fs/promises";
 import type { MessageInitShape } from "@bufbuild/protobuf";
@@ -36,6 +36,7 @@ export async function* downloadResult(
       cause,
     });
   });
+  let next: Promise<Buffer> | undefined;
   try {
     const size = (await file.stat()).size;
     if (offset > BigInt(size)) {
@@ -53,29 +54,39 @@ export async function* downloadResult(
         details: { sha256: result.sha256, bytes: result.bytes, via: "grpc" },
       });
     }
+    /** Reads the chunk at `at`; a failure is handled when awaited (never left unhandled). */
+    const readAt = (at: number): Promise<Buffer> => {
+      // A fresh buffer per chunk: grpc-js may still hold the previous one in its write queue.
+      const buffer = Buffer.allocUnsafe(Math.min(DOWNLOAD_CHUNK_BYTES, size - at));
+      const read = file
+        .read(buffer, 0, buffer.length, at)
+        .then(({ bytesRead }) => buffer.subarray(0, bytesRead));
+      read.catch(() => undefined);
+      return read;
+    };
     let position = Number(offset);
     let sequence = 0n;
-    while (position < size && !signal.aborted) {
-      // A fresh buffer per chunk: grpc-js may still hold the previous one in its write queue.
-      const buffer = Buffer.allocUnsafe(Math.min(DOWNLOAD_CHUNK_BYTES, size - position));
-      const { bytesRead } = await file.read(buffer, 0, buffer.length, position);
-      if (bytesRead === 0) {
+    // The next chunk is read while this one is sent: the disk and the network overlap.
+    next = position < size ? readAt(position) : undefined;
+    while (next !== undefined && !signal.aborted) {
+      const data = await next;
+      if (data.length === 0) {
+        next = undefined;
         throw new AppError(
           ErrorCode.StorageIo,
           `the result of job ${job.id} ended early at byte ${position}`,
         );
       }
-      yield {
-        kind: {
-          case: "chunk",
-          value: { sequence, offset: BigInt(position), data: buffer.subarray(0, bytesRead) },
-        },
-      };
-      position += bytesRead;
+      const after = position + data.length;
+      next = after < size ? readAt(after) : undefined;
+      yield { kind: { case: "chunk", value: { sequence, offset: BigInt(position), data } } };
+      position = after;
       sequence += 1n;
     }
     yield { kind: { case: "done", value: { bytes: BigInt(size), sha256: result.sha256 } } };
   } finally {
+    // A read still running when the call ended (cancelled) must end before the file closes.
+    await next?.catch(() => undefined);
     await file.close();
   }
 }
