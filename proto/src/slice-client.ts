@@ -16,11 +16,17 @@ import { isIP } from "node:net";
 import { create, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import { status as grpcStatusNames } from "@grpc/grpc-js";
 import { GrpcStatus } from "@pcapfleet/core";
-import { type SliceDone, SliceRequestSchema, type SliceResponse } from "./gen/pcapfleet/v1/capture_pb.js";
+import {
+  CaptureService,
+  type SliceDone,
+  SliceRequestSchema,
+  type SliceResponse,
+} from "./gen/pcapfleet/v1/capture_pb.js";
+import { methodPath } from "./grpc-adapter.js";
 import { SliceFrameError, SliceFrameReader } from "./slice-frames.js";
 import type { TlsMaterial } from "./tls.js";
 
-const SLICE_PATH = "/pcapfleet.v1.CaptureService/Slice";
+const SLICE_PATH = methodPath(CaptureService.method.slice);
 /**
  * Receive windows: with HTTP/2's 64 KiB default the agent waits for a WINDOW_UPDATE every few
  * frames. 4 MiB per stream keeps it sending while the collector's disk keeps up; the connection
@@ -100,7 +106,7 @@ export class SliceConnections {
   private session(address: string): http2.ClientHttp2Session {
     const open = this.sessions.get(address);
     if (open !== undefined && !open.closed && !open.destroyed) return open;
-    const { host } = splitAddress(address);
+    const host = hostOf(address);
     const settings = { initialWindowSize: STREAM_WINDOW, enablePush: false };
     const session =
       this.tls === undefined
@@ -128,12 +134,9 @@ export class SliceConnections {
   }
 }
 
-/** `host:port` (host may be a bracketed IPv6 address) split in two. */
-function splitAddress(address: string): { host: string; port: string } {
-  const match = /^\[?([^\]]*)\]?:(\d+)$/.exec(address);
-  return match === null
-    ? { host: address, port: "" }
-    : { host: match[1] as string, port: match[2] as string };
+/** The host of `host:port` (host may be a bracketed IPv6 address). */
+function hostOf(address: string): string {
+  return /^\[?([^\]]*)\]?:\d+$/.exec(address)?.[1] ?? address;
 }
 
 function startCall(session: http2.ClientHttp2Session, frame: Buffer, options: SliceCallOptions): SliceCall {
